@@ -1,0 +1,71 @@
+"""``raw_klines``: the exchange's 1-minute candles, exactly as sent, one lake folder per symbol-hour."""
+
+import json
+import time
+from collections.abc import Iterator
+
+import dagster as dg
+
+from binance_assets.exchange.resource import BinanceExchange
+from binance_assets.lake.layout import raw_file
+from binance_assets.lake.resource import LakeResource
+from binance_assets.partitions import HOUR_MS, hourly_partitions, hours_in, to_ms
+
+PROGRESS_EVERY_PAGES = 50
+
+
+def _candles(exchange: BinanceExchange, symbol: str, start_ms: int, end_ms: int, log) -> Iterator[list]:
+    fetched = 0
+    for page_number, page in enumerate(exchange.klines(symbol, start_ms, end_ms), start=1):
+        fetched += len(page)
+        if page_number % PROGRESS_EVERY_PAGES == 0:
+            share = (page[-1][0] - start_ms + 60_000) / (end_ms - start_ms)
+            log.info(f"{symbol}: {fetched:,} candles fetched ({share:.0%} of the range)")
+        yield from page
+
+
+@dg.asset(
+    partitions_def=hourly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="klines",
+    kinds={"binance", "json"},
+    pool="binance_api",
+    description="1-minute candles as Binance sent them (closed candles only), with a _SUCCESS manifest.",
+)
+def raw_klines(
+    context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource
+) -> dg.MaterializeResult:
+    hours = hours_in(context)
+    started = time.perf_counter()
+    rows_by_symbol: dict[str, int] = {}
+    for symbol in exchange.symbol_list:
+        start_ms, end_ms = to_ms(hours[0]), to_ms(hours[-1]) + HOUR_MS
+        candles = _candles(exchange, symbol, start_ms, end_ms, context.log)
+        pending = next(candles, None)
+        fetched_at = exchange.server_now_ms()
+        total = 0
+        for hour in hours:
+            hour_end = to_ms(hour) + HOUR_MS
+            bucket = []
+            while pending is not None and pending[0] < hour_end:
+                bucket.append(pending)
+                pending = next(candles, None)
+            # An hour the exchange returned nothing for is still written: [] records that it had none.
+            lake.write_partition(
+                raw_file("klines", symbol, hour),
+                json.dumps(bucket, separators=(",", ":")).encode(),
+                {"rows": len(bucket), "fetched_at_ms": fetched_at, "symbol": symbol},
+            )
+            total += len(bucket)
+        rows_by_symbol[symbol] = total
+        context.log.info(f"{symbol}: {total:,} candles written to the raw lake for {len(hours)} hour(s)")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(rows_by_symbol.values()),
+            "rows_by_symbol": rows_by_symbol,
+            "hours": len(hours),
+            "seconds": round(time.perf_counter() - started, 3),
+            "lake_path": dg.MetadataValue.path(lake.store.uri(raw_file("klines", exchange.symbol_list[0], hours[0]))),
+            **exchange.stats.as_metadata(),
+        }
+    )

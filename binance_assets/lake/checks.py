@@ -1,0 +1,115 @@
+"""Lake-side checks of ``klines_parquet``, verified with DuckDB — an engine independent of the
+polars code that wrote the files."""
+
+from datetime import datetime
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from binance_assets.checks import ERROR, WARN, HourlyVerdicts, Verdict, missing_file
+from binance_assets.exchange.maintenance import known_outage
+from binance_assets.exchange.resource import BinanceExchange
+from binance_assets.lake.klines import klines_parquet
+from binance_assets.lake.layout import clean_file
+from binance_assets.lake.resource import LakeResource
+from binance_assets.partitions import MINUTE_MS, hourly_partitions, hours_in, to_ms
+
+MINUTES = 60
+MAX_LISTED = 20
+
+
+def _files(context, exchange: BinanceExchange, lake: LakeResource):
+    """(symbol, hour, path) of every symbol-hour the check covers, split into complete and missing."""
+    complete, missing = [], []
+    for symbol in exchange.symbol_list:
+        for hour in hours_in(context):
+            path = clean_file("klines", symbol, hour)
+            (complete if lake.manifest(path) is not None else missing).append((symbol, hour, path))
+    return complete, missing
+
+
+def _per_file(duckdb: DuckDBResource, lake: LakeResource, complete, select: str) -> dict[str, tuple]:
+    """One aggregate row per Parquet file, keyed by lake path."""
+    if not complete:
+        return {}
+    paths = [path for _, _, path in complete]
+    with lake.local_files(paths) as files, duckdb.get_connection() as con:
+        by_file = dict(zip(files, paths, strict=True))
+        rows = con.execute(
+            f"SELECT filename, {select} FROM read_parquet($files, filename = true) GROUP BY filename",
+            {"files": files},
+        ).fetchall()
+    return {by_file[row[0]]: row[1:] for row in rows}
+
+
+def _minutes(times: list[int]) -> str:
+    return ", ".join(f"{(t // MINUTE_MS) % 60:02d}" for t in sorted(times)[:MAX_LISTED]) + (
+        " …" if len(times) > MAX_LISTED else ""
+    )
+
+
+def completeness_verdict(hour: datetime, open_times: list[int]) -> Verdict:
+    """60 distinct on-grid minutes; gaps inside known exchange outages are warnings, others errors."""
+    start = to_ms(hour)
+    expected = {start + i * MINUTE_MS for i in range(MINUTES)}
+    present = set(open_times)
+    missing = sorted(expected - present)
+    duplicates = len(open_times) - len(present)
+    off_grid = sorted(present - expected)
+    outage = [t for t in missing if known_outage(t)]
+    lost = [t for t in missing if not known_outage(t)]
+    metadata = {
+        "candles": len(open_times),
+        "distinct_minutes": len(present & expected),
+        "missing_minutes": len(missing),
+        "duplicates": duplicates,
+        "off_grid_candles": len(off_grid),
+    }
+    if lost:
+        metadata["lost_minutes"] = _minutes(lost)
+    if outage:
+        metadata["exchange_outage_minutes"] = _minutes(outage)
+        metadata["exchange_outage"] = known_outage(outage[0])
+    passed = not (missing or duplicates or off_grid)
+    severity = ERROR if (lost or duplicates or off_grid) else WARN
+    return Verdict(passed, severity, metadata)
+
+
+@dg.asset_check(asset=klines_parquet, partitions_def=hourly_partitions, description="60 distinct 1-minute candles per symbol-hour: no gaps, no duplicates. Known exchange outages warn; any other gap is an error.")
+def klines_complete(
+    context: dg.AssetCheckExecutionContext, exchange: BinanceExchange, lake: LakeResource, duckdb: DuckDBResource
+):
+    complete, missing = _files(context, exchange, lake)
+    times = _per_file(duckdb, lake, complete, "list(epoch_ms(open_time))")
+    verdicts = HourlyVerdicts()
+    for symbol, hour, path in complete:
+        verdicts.add(symbol, hour, completeness_verdict(hour, times.get(path, ([],))[0]))
+    for symbol, hour, _ in missing:
+        verdicts.add(symbol, hour, missing_file("Parquet file"))
+    yield from verdicts.evaluations(context)
+
+
+OHLC_AGGREGATES = """
+    count(*) AS candles,
+    count(*) FILTER (WHERE low_price > least(open_price, close_price)
+                     OR high_price < greatest(open_price, close_price)) AS bad_ohlc,
+    count(*) FILTER (WHERE base_volume < 0 OR quote_volume < 0
+                     OR taker_buy_base_volume < 0 OR taker_buy_quote_volume < 0) AS negative_volume,
+    count(*) FILTER (WHERE epoch_ms(close_time) - epoch_ms(open_time) <> 59999) AS bad_close_time
+"""
+
+
+@dg.asset_check(asset=klines_parquet, partitions_def=hourly_partitions, description="low ≤ min(open, close), high ≥ max(open, close), volumes ≥ 0, close_time = open_time + 59,999 ms.")
+def klines_ohlc_valid(
+    context: dg.AssetCheckExecutionContext, exchange: BinanceExchange, lake: LakeResource, duckdb: DuckDBResource
+):
+    complete, missing = _files(context, exchange, lake)
+    figures = _per_file(duckdb, lake, complete, OHLC_AGGREGATES)
+    verdicts = HourlyVerdicts()
+    for symbol, hour, path in complete:
+        candles, bad_ohlc, negative, bad_close = figures.get(path, (0, 0, 0, 0))
+        metadata = {"candles": candles, "bad_ohlc": bad_ohlc, "negative_volume": negative, "bad_close_time": bad_close}
+        verdicts.add(symbol, hour, Verdict(not (bad_ohlc or negative or bad_close), metadata=metadata))
+    for symbol, hour, _ in missing:
+        verdicts.add(symbol, hour, missing_file("Parquet file"))
+    yield from verdicts.evaluations(context)

@@ -1,0 +1,62 @@
+"""Where every file of the lake lives.
+
+``{zone}/{dataset}/symbol={SYMBOL}/year={YYYY}/month={MM}/day={DD}/hour={HH}/{file}`` — Hive-style
+keys, so DuckDB, Spark or Athena can prune by partition, and one folder per symbol-hour, so a
+rerun replaces exactly one folder. The same relative paths are used on disk and in S3.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+RAW = "raw"
+CLEAN = "clean"
+SUCCESS_MARKER = "_SUCCESS"
+
+_PARTITION_DIR = re.compile(
+    r"^(?P<zone>raw|clean)/(?P<dataset>[a-z_]+)/symbol=(?P<symbol>[A-Z0-9]+)/"
+    r"year=(?P<year>\d{4})/month=(?P<month>\d{2})/day=(?P<day>\d{2})/hour=(?P<hour>\d{2})/"
+    r"(?P<file>[^/]+)$"
+)
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    zone: str
+    dataset: str
+    symbol: str
+    hour: datetime
+    file: str
+
+
+def partition_dir(zone: str, dataset: str, symbol: str, hour: datetime) -> str:
+    return (
+        f"{zone}/{dataset}/symbol={symbol}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}"
+    )
+
+
+def raw_file(dataset: str, symbol: str, hour: datetime) -> str:
+    return f"{partition_dir(RAW, dataset, symbol, hour)}/{dataset}.json"
+
+
+def clean_file(dataset: str, symbol: str, hour: datetime) -> str:
+    return f"{partition_dir(CLEAN, dataset, symbol, hour)}/{dataset}.parquet"
+
+
+def marker_for(path: str) -> str:
+    return f"{path.rsplit('/', 1)[0]}/{SUCCESS_MARKER}"
+
+
+def parse(relative_path: str) -> LakeFile | None:
+    """The partition a lake path belongs to, or None for a path outside the layout."""
+    match = _PARTITION_DIR.match(relative_path)
+    if not match:
+        return None
+    parts = match.groupdict()
+    try:
+        hour = datetime(
+            int(parts["year"]), int(parts["month"]), int(parts["day"]), int(parts["hour"]), tzinfo=UTC
+        )
+    except ValueError:
+        return None
+    return LakeFile(parts["zone"], parts["dataset"], parts["symbol"], hour, parts["file"])

@@ -1,0 +1,67 @@
+"""The lake resource: partition folders written completely or not at all."""
+
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import polars as pl
+from pydantic import PrivateAttr
+
+from binance_assets.config import DEFAULT_LAKE_URL
+from binance_assets.lake.layout import marker_for
+from binance_assets.lake.stores import LakeStore, LocalStore
+
+
+class LakeResource(dg.ConfigurableResource):
+    """The data lake at ``LAKE_URL``: a local directory, or ``s3://bucket/prefix``."""
+
+    url: str = DEFAULT_LAKE_URL
+
+    _store: LakeStore | None = PrivateAttr(default=None)
+
+    @property
+    def store(self) -> LakeStore:
+        if self._store is None:
+            self._store = self._open_store()
+        return self._store
+
+    def _open_store(self) -> LakeStore:
+        return LocalStore(self.url)
+
+    def write_partition(self, path: str, data: bytes, manifest: dict) -> None:
+        """Replace one partition file; its ``_SUCCESS`` marker (holding ``manifest``) goes last.
+
+        The old marker is removed first, so a crash midway leaves a folder that readers and the
+        sensor treat as incomplete rather than a stale marker next to new data.
+        """
+        marker = marker_for(path)
+        self.store.delete(marker)
+        self.store.put(path, data)
+        self.store.put(marker, json.dumps(manifest, sort_keys=True).encode())
+
+    def manifest(self, path: str) -> dict | None:
+        """The ``_SUCCESS`` manifest of the folder holding ``path``; None if it is incomplete."""
+        raw = self.store.get(marker_for(path))
+        return None if raw is None else json.loads(raw or b"{}")
+
+    def read(self, path: str) -> bytes | None:
+        """A complete partition file's bytes; None when its folder has no ``_SUCCESS``."""
+        if self.manifest(path) is None:
+            return None
+        return self.store.get(path)
+
+    def write_parquet(self, path: str, frame: pl.DataFrame, manifest: dict) -> None:
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer, compression="zstd", statistics=True)
+        self.write_partition(path, buffer.getvalue(), manifest)
+
+    def read_parquet(self, path: str) -> pl.DataFrame | None:
+        data = self.read(path)
+        return None if data is None else pl.read_parquet(io.BytesIO(data))
+
+    @contextmanager
+    def local_files(self, paths: list[str]) -> Iterator[list[str]]:
+        with self.store.local_files(paths) as files:
+            yield files
