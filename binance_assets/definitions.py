@@ -1,4 +1,7 @@
-"""The Dagster code location: ``dagster dev`` and ``dagster asset materialize -m binance_assets.definitions``."""
+"""The Dagster code location: ``dagster dev`` and ``dagster asset materialize -m binance_assets.definitions``.
+
+Modules are listed in the order data flows: exchange → lake → warehouse.
+"""
 
 import dagster as dg
 
@@ -8,8 +11,11 @@ from binance_assets.lake import klines as lake_klines
 from binance_assets.resources import build_resources
 from binance_assets.warehouse import klines as warehouse_klines
 
+ASSET_MODULES = [exchange_klines, lake_klines, warehouse_klines]
+CHECK_MODULES = [lake_checks, warehouse_klines]
+
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([exchange_klines, lake_klines, warehouse_klines]),
-    asset_checks=dg.load_asset_checks_from_modules([lake_checks, warehouse_klines]),
+    assets=dg.load_assets_from_modules(ASSET_MODULES),
+    asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
     resources=build_resources(),
 )
