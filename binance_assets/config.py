@@ -28,3 +28,21 @@ def embedded_clickhouse_url(directory: str = DEFAULT_CLICKHOUSE_DIR) -> str:
 
 class ConfigurationError(ValueError):
     """Bad configuration: the message names the variable and how to fix it."""
+
+
+DEFAULT_QUEUE_NAME = "klines-notifications"
+DEFAULT_DLQ_NAME = "klines-notifications-dlq"
+
+
+def env_or_none(*names: str) -> "dg.EnvVar | None":
+    """``EnvVar`` of the first of ``names`` that is set, else None (the library's own default)."""
+    return next((dg.EnvVar(name) for name in names if os.environ.get(name)), None)
+
+
+def is_s3_url(url: str) -> bool:
+    return url.startswith("s3://")
+
+
+def lake_url() -> str:
+    """``LAKE_URL`` as the process sees it: decides at load time whether loads are event-driven."""
+    return os.environ.get("LAKE_URL") or DEFAULT_LAKE_URL

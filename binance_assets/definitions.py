@@ -1,21 +1,31 @@
 """The Dagster code location: ``dagster dev`` and ``dagster asset materialize -m binance_assets.definitions``.
 
-Modules are listed in the order data flows: exchange → lake → warehouse.
+Modules are listed in the order data flows: exchange → lake → warehouse. Where the lake lives
+(``LAKE_URL``) decides what starts the loads: S3 notifications or declarative automation.
 """
 
 import dagster as dg
 
+from binance_assets.config import lake_url
 from binance_assets.exchange import klines as exchange_klines
 from binance_assets.lake import checks as lake_checks
 from binance_assets.lake import klines as lake_klines
 from binance_assets.resources import build_resources
 from binance_assets.warehouse import klines as warehouse_klines
+from binance_assets.warehouse.triggers import load_triggers
 
 ASSET_MODULES = [exchange_klines, lake_klines, warehouse_klines]
 CHECK_MODULES = [lake_checks, warehouse_klines]
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules(ASSET_MODULES),
-    asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
-    resources=build_resources(),
-)
+
+def build_defs(lake: str | None = None) -> dg.Definitions:
+    assets, sensors = load_triggers(lake or lake_url(), dg.load_assets_from_modules(ASSET_MODULES))
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
+        sensors=sensors,
+        resources=build_resources(),
+    )
+
+
+defs = build_defs()

@@ -1,17 +1,22 @@
 """One resource per external system, configured from the environment (see README: Configuration)."""
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from dagster_duckdb import DuckDBResource
 
+from binance_assets.aws import aws_settings
 from binance_assets.config import (
     DEFAULT_API_URL,
     DEFAULT_DATABASE,
+    DEFAULT_DLQ_NAME,
     DEFAULT_LAKE_URL,
+    DEFAULT_QUEUE_NAME,
     DEFAULT_SYMBOLS,
     embedded_clickhouse_url,
     env_or_default,
 )
 from binance_assets.exchange.resource import BinanceExchange
+from binance_assets.lake.queue import NotificationQueue
 from binance_assets.lake.resource import LakeResource
 from binance_assets.warehouse.resource import ClickHouseWarehouse
 
@@ -22,7 +27,13 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             api_url=env_or_default("BINANCE_API_URL", DEFAULT_API_URL),
             symbols=env_or_default("BINANCE_SYMBOLS", DEFAULT_SYMBOLS),
         ),
-        "lake": LakeResource(url=env_or_default("LAKE_URL", DEFAULT_LAKE_URL)),
+        "lake": LakeResource(url=env_or_default("LAKE_URL", DEFAULT_LAKE_URL), s3=S3Resource(**aws_settings())),
+        # S3 ObjectCreated notifications of an s3:// lake (read by s3_parquet_sensor).
+        "notifications": NotificationQueue(
+            **aws_settings(),
+            queue_name=env_or_default("SQS_QUEUE_NAME", DEFAULT_QUEUE_NAME),
+            dlq_name=env_or_default("SQS_DLQ_NAME", DEFAULT_DLQ_NAME),
+        ),
         "warehouse": ClickHouseWarehouse(
             url=env_or_default("CLICKHOUSE_URL", embedded_clickhouse_url()),
             database=env_or_default("CLICKHOUSE_DATABASE", DEFAULT_DATABASE),

@@ -7,17 +7,22 @@ from contextlib import contextmanager
 
 import dagster as dg
 import polars as pl
-from pydantic import PrivateAttr
+from dagster_aws.s3 import S3Resource
+from pydantic import Field, PrivateAttr
 
-from binance_assets.config import DEFAULT_LAKE_URL
+from binance_assets.config import DEFAULT_LAKE_URL, is_s3_url
 from binance_assets.lake.layout import marker_for
-from binance_assets.lake.stores import LakeStore, LocalStore
+from binance_assets.lake.stores import LakeStore, LocalStore, S3Store, split_s3_url
 
 
 class LakeResource(dg.ConfigurableResource):
     """The data lake at ``LAKE_URL``: a local directory, or ``s3://bucket/prefix``."""
 
     url: str = DEFAULT_LAKE_URL
+    s3: S3Resource | None = Field(
+        default=None,
+        description="S3 access for an s3:// lake; None uses boto3's defaults (AWS_* variables, profile, role).",
+    )
 
     _store: LakeStore | None = PrivateAttr(default=None)
 
@@ -28,6 +33,9 @@ class LakeResource(dg.ConfigurableResource):
         return self._store
 
     def _open_store(self) -> LakeStore:
+        if is_s3_url(self.url):
+            bucket, prefix = split_s3_url(self.url)
+            return S3Store((self.s3 or S3Resource()).get_client(), bucket, prefix)
         return LocalStore(self.url)
 
     def write_partition(self, path: str, data: bytes, manifest: dict) -> None:

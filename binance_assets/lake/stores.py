@@ -9,9 +9,15 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlparse
 
+from botocore.exceptions import ClientError
+
+from binance_assets.aws import aws_errors, error_code
 from binance_assets.config import ConfigurationError
+
+MISSING_OBJECT = {"NoSuchKey", "404", "NotFound"}
 
 
 class LakeStore(Protocol):
@@ -68,3 +74,80 @@ class LocalStore:
     @contextmanager
     def local_files(self, paths: list[str]) -> Iterator[list[str]]:
         yield [str(self._path(p)) for p in paths]
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` → ``("bucket", "some/prefix")``."""
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ConfigurationError(f"LAKE_URL {url!r} is not an S3 URL: expected s3://bucket or s3://bucket/prefix.")
+    return parsed.netloc, parsed.path.strip("/")
+
+
+class S3Store:
+    """The lake in a bucket, under an optional key prefix, with the same relative paths as on disk.
+
+    Objects are read and written whole, in memory: one PUT replaces an object atomically, so a
+    reader never sees half a file (S3 has no rename, and needs none).
+    """
+
+    def __init__(self, client: Any, bucket: str, prefix: str = ""):
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+
+    def key(self, path: str) -> str:
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def relative(self, bucket: str, key: str) -> str | None:
+        """The lake path of ``bucket/key``, or None when the object is outside this lake."""
+        if bucket != self.bucket:
+            return None
+        if not self.prefix:
+            return key
+        head = f"{self.prefix}/"
+        return key[len(head) :] if key.startswith(head) else None
+
+    @contextmanager
+    def _calls(self, path: str) -> Iterator[None]:
+        try:
+            with aws_errors(f"Lake {self.uri(path)}"):
+                yield
+        except ClientError as error:
+            if error_code(error) == "NoSuchBucket":
+                raise ConfigurationError(
+                    f"Bucket {self.bucket!r} does not exist: run `binance-assets setup`, or fix LAKE_URL."
+                ) from error
+            raise
+
+    def put(self, path: str, data: bytes) -> None:
+        with self._calls(path):
+            self.client.put_object(Bucket=self.bucket, Key=self.key(path), Body=data)
+
+    def get(self, path: str) -> bytes | None:
+        with self._calls(path):
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=self.key(path))["Body"].read()
+            except ClientError as error:
+                if error_code(error) in MISSING_OBJECT:
+                    return None
+                raise
+
+    def delete(self, path: str) -> None:
+        with self._calls(path):
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(path))
+
+    def uri(self, path: str) -> str:
+        return f"s3://{self.bucket}/{self.key(path)}"
+
+    @contextmanager
+    def local_files(self, paths: list[str]) -> Iterator[list[str]]:
+        # DuckDB reads local files only here: httpfs is an extension it would download at run time.
+        with tempfile.TemporaryDirectory(prefix="lake-") as tmp:
+            files = []
+            for index, path in enumerate(paths):
+                target = os.path.join(tmp, f"{index}-{os.path.basename(path)}")
+                with self._calls(path):
+                    self.client.download_file(self.bucket, self.key(path), target)
+                files.append(target)
+            yield files

@@ -18,8 +18,21 @@ from binance_assets.warehouse.resource import ClickHouseWarehouse
 from binance_assets.warehouse.tables import TIME_COLUMNS
 
 
+LOAD_ASSET_PREFIX = "clickhouse_"
+
+
 class MissingCleanDataError(RuntimeError):
     pass
+
+
+def load_asset_key(dataset: str) -> dg.AssetKey:
+    """By convention dataset ``X`` is loaded by asset ``clickhouse_X`` into table ``X``."""
+    return dg.AssetKey(f"{LOAD_ASSET_PREFIX}{dataset}")
+
+
+def incomplete_symbols(lake: LakeResource, dataset: str, symbols: list[str], hour: datetime) -> list[str]:
+    """Symbols whose clean file for ``hour`` has no ``_SUCCESS`` yet: the load of that hour would fail."""
+    return [s for s in symbols if lake.manifest(clean_file(dataset, s, hour)) is None]
 
 
 def load_hours(

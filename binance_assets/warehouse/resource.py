@@ -61,6 +61,12 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
             self._client.close()
             self._client = None
 
+    def database_exists(self) -> bool:
+        rows = self.client.query(
+            "SELECT count() FROM system.databases WHERE name = {db:String}", parameters={"db": self.database}
+        ).result_rows
+        return bool(rows[0][0])
+
     def ensure_schema(self) -> list[str]:
         """Create the database and any missing table; returns the tables that were created."""
         self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
