@@ -11,8 +11,12 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
 from binance_assets.config import DEFAULT_LAKE_URL, is_s3_url
-from binance_assets.lake.layout import marker_for
+from binance_assets.lake.layout import marker_for, parse
 from binance_assets.lake.stores import LakeStore, LocalStore, S3Store, split_s3_url
+
+
+class CorruptFileError(RuntimeError):
+    pass
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -67,7 +71,17 @@ class LakeResource(dg.ConfigurableResource):
 
     def read_parquet(self, path: str) -> pl.DataFrame | None:
         data = self.read(path)
-        return None if data is None else pl.read_parquet(io.BytesIO(data))
+        if data is None:
+            return None
+        try:
+            return pl.read_parquet(io.BytesIO(data))
+        except Exception as error:  # polars raises several types for unreadable files
+            located = parse(path)
+            producer = f"{located.dataset}_parquet" if located else "the asset that wrote it"
+            raise CorruptFileError(
+                f"{path} in the lake is not readable Parquet ({type(error).__name__}: {str(error)[:200]}). "
+                f"It was left untouched; re-materialise {producer} for this partition to rewrite it."
+            ) from None
 
     @contextmanager
     def local_files(self, paths: list[str]) -> Iterator[list[str]]:
