@@ -11,6 +11,8 @@ import pytest  # noqa: E402
 from binance_assets_tests.harness import Pipeline  # noqa: E402
 from binance_assets.exchange.stand_in import ExchangeStandIn  # noqa: E402
 
+pytest_plugins = ["binance_assets_tests.s3_lake"]
+
 # 2024-03-01 00:00 UTC: the stand-in's clock, so hours before it are closed and the hour at it is open.
 STAND_IN_NOW_MS = 1_709_251_200_000
 

@@ -12,19 +12,27 @@ from binance_assets.warehouse.resource import ClickHouseWarehouse
 
 
 class Pipeline:
-    def __init__(self, stand_in, root: Path, symbols: str = "BTCUSDT"):
+    def __init__(
+        self,
+        stand_in,
+        root: Path,
+        symbols: str = "BTCUSDT",
+        lake_url: str | None = None,
+        instance: dg.DagsterInstance | None = None,
+    ):
         self.stand_in = stand_in
         self.root = root
         self.symbols = symbols
         self.lake_dir = root / "lake"
+        self.lake_url = lake_url or str(self.lake_dir)
         self.clickhouse_url = f"chdb://{root / 'clickhouse'}"
-        self.instance = dg.DagsterInstance.ephemeral()
+        self.instance = instance or dg.DagsterInstance.ephemeral()
 
     def resources(self, **exchange_overrides) -> dict:
         exchange = {"api_url": self.stand_in.url, "symbols": self.symbols, "backoff_s": 0.01, "request_timeout_s": 2.0}
         return {
             "exchange": BinanceExchange(**{**exchange, **exchange_overrides}),
-            "lake": LakeResource(url=str(self.lake_dir)),
+            "lake": LakeResource(url=self.lake_url),
             "warehouse": ClickHouseWarehouse(url=self.clickhouse_url, database="binance"),
             "duckdb": DuckDBResource(database=":memory:"),
         }
@@ -36,12 +44,13 @@ class Pipeline:
         last: str | None = None,
         selection: "list[str] | dg.AssetSelection | None" = None,
         raise_on_error: bool = True,
+        tags: dict[str, str] | None = None,
         **exchange_overrides,
     ) -> dg.ExecuteInProcessResult:
         """One partition, or partition..last as one single-run backfill."""
-        tags = {}
+        tags = dict(tags or {})
         if last is not None:
-            tags = {"dagster/asset_partition_range_start": partition, "dagster/asset_partition_range_end": last}
+            tags |= {"dagster/asset_partition_range_start": partition, "dagster/asset_partition_range_end": last}
         return dg.materialize(
             [*defs.assets, *defs.asset_checks],
             partition_key=None if last else partition,

@@ -65,7 +65,7 @@ class SensorCursor:
         try:
             data = json.loads(raw)
             return cls({k: HeldMessage(**v) for k, v in data["held"].items()}, dict(data["loaded"]))
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             # Losing the cursor costs at most a repeated load (ReplacingMergeTree keeps one row per key).
             log.warning(f"Ignoring an unreadable cursor ({error}); held messages come back after their visibility timeout.")
             return cls()
