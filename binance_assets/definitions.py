@@ -12,20 +12,19 @@ from binance_assets.lake import checks as lake_checks
 from binance_assets.lake import klines as lake_klines
 from binance_assets.resources import build_resources
 from binance_assets.warehouse import klines as warehouse_klines
-from binance_assets.warehouse.triggers import load_triggers
+from binance_assets.warehouse.triggers import with_load_triggers
 
 ASSET_MODULES = [exchange_klines, lake_klines, warehouse_klines]
 CHECK_MODULES = [lake_checks, warehouse_klines]
 
 
 def build_defs(lake: str | None = None) -> dg.Definitions:
-    assets, sensors = load_triggers(lake or lake_url(), dg.load_assets_from_modules(ASSET_MODULES))
-    return dg.Definitions(
-        assets=assets,
+    defs = dg.Definitions(
+        assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
-        sensors=sensors,
         resources=build_resources(),
     )
+    return with_load_triggers(defs, lake or lake_url())
 
 
 defs = build_defs()

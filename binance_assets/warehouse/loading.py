@@ -19,6 +19,8 @@ from binance_assets.warehouse.tables import TIME_COLUMNS
 
 
 LOAD_ASSET_PREFIX = "clickhouse_"
+# Every dataset's load asset (``clickhouse_X``), whoever adds the dataset.
+LOAD_ASSETS = dg.AssetSelection.from_string(f"key:{LOAD_ASSET_PREFIX}*")
 
 
 class MissingCleanDataError(RuntimeError):

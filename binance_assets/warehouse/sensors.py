@@ -28,7 +28,7 @@ from binance_assets.lake.resource import LakeResource
 from binance_assets.lake.stores import S3Store
 from binance_assets.partitions import PARTITION_FORMAT, hourly_partitions
 from binance_assets.warehouse.load_requests import LakeFile, plan_loads
-from binance_assets.warehouse.loading import LOAD_ASSET_PREFIX, incomplete_symbols
+from binance_assets.warehouse.loading import LOAD_ASSETS, incomplete_symbols, load_asset_key
 from binance_assets.warehouse.tables import TABLES
 
 SENSOR_NAME = "s3_parquet_sensor"
@@ -83,16 +83,27 @@ class SensorCursor:
 
 
 def loadable_datasets(context: dg.SensorEvaluationContext) -> set[str]:
-    """Datasets with a warehouse table and a ``clickhouse_X`` asset in this code location."""
-    keys = context.repository_def.asset_graph.get_all_asset_keys() if context.repository_def else set()
-    return {d for d in TABLES if dg.AssetKey(f"{LOAD_ASSET_PREFIX}{d}") in keys}
+    """Datasets with a warehouse table and a ``clickhouse_X`` asset in this code location.
+
+    Found by convention, so a new dataset is loaded without touching the sensor.
+    """
+    if context.repository_def is None:
+        # Without it every file would look unloadable and its message be deleted.
+        raise dg.DagsterInvariantViolationError("s3_parquet_sensor needs its definitions: build_sensor_context(definitions=...)")
+    keys = context.repository_def.asset_graph.get_all_asset_keys()
+    return {dataset for dataset in TABLES if load_asset_key(dataset) in keys}
 
 
 class Tick:
+    """One evaluation: what to delete now, what to request, what to hold until its runs exist."""
+
     def __init__(self, context, queue: NotificationQueue, lake: LakeResource, symbols: list[str], store: S3Store):
-        self.context, self.log, self.queue, self.lake, self.symbols, self.store = (
-            context, context.log, queue, lake, symbols, store,
-        )  # fmt: skip
+        self.context = context
+        self.log = context.log
+        self.queue = queue
+        self.lake = lake
+        self.symbols = symbols
+        self.store = store
         self.datasets = loadable_datasets(context)
         self.now = time.time()
         self.deletable: dict[str, str] = {}  # message id → receipt handle
@@ -188,7 +199,7 @@ class Tick:
     name=SENSOR_NAME,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    asset_selection=dg.AssetSelection.from_string(f"key:{LOAD_ASSET_PREFIX}*"),
+    asset_selection=LOAD_ASSETS,
     description=(
         "Loads each clean Parquet partition into ClickHouse when S3 announces it on SQS "
         "(queue SQS_QUEUE_NAME, dead letters in SQS_DLQ_NAME)."

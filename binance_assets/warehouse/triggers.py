@@ -6,15 +6,11 @@ automation condition instead, evaluated by a sensor that runs by default, so the
 still loads by itself.
 """
 
-from collections.abc import Sequence
-
 import dagster as dg
 
 from binance_assets.config import is_s3_url
-from binance_assets.warehouse.loading import LOAD_ASSET_PREFIX
+from binance_assets.warehouse.loading import LOAD_ASSETS
 from binance_assets.warehouse.sensors import s3_parquet_sensor
-
-LOAD_ASSETS = dg.AssetSelection.from_string(f"key:{LOAD_ASSET_PREFIX}*")
 
 # ``eager()`` only looks at the latest hourly partition; a backfill of Parquet must load too, so every
 # partition whose Parquet was updated since its last load qualifies.
@@ -37,16 +33,9 @@ def _automated(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec.replace_attributes(automation_condition=LOAD_WHEN_PARQUET_UPDATES)
 
 
-def load_triggers(lake_url: str, assets: Sequence[dg.AssetsDefinition]) -> tuple[list, list[dg.SensorDefinition]]:
-    """(assets, sensors) for a lake at ``lake_url``."""
+def with_load_triggers(defs: dg.Definitions, lake_url: str) -> dg.Definitions:
+    """``defs`` plus what starts the loads for a lake at ``lake_url``."""
     if is_s3_url(lake_url):
-        return list(assets), [s3_parquet_sensor]
-    automated = [
-        asset.map_asset_specs(_automated) if isinstance(asset, dg.AssetsDefinition) and _is_load(asset) else asset
-        for asset in assets
-    ]
-    return automated, [load_automation_sensor]
-
-
-def _is_load(asset: dg.AssetsDefinition) -> bool:
-    return all(key.to_user_string().startswith(LOAD_ASSET_PREFIX) for key in asset.keys)
+        return dg.Definitions.merge(defs, dg.Definitions(sensors=[s3_parquet_sensor]))
+    automated = defs.map_resolved_asset_specs(func=_automated, selection=LOAD_ASSETS)
+    return dg.Definitions.merge(automated, dg.Definitions(sensors=[load_automation_sensor]))
