@@ -19,6 +19,10 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 
 
+class ExchangeUnavailableError(RuntimeError):
+    """The exchange kept failing (5xx, timeouts, 429s) after every retry."""
+
+
 class ExchangeBannedError(RuntimeError):
     """HTTP 418: the exchange banned this IP. Retrying would extend the ban."""
 
