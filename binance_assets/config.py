@@ -16,7 +16,7 @@ DEFAULT_CLICKHOUSE_DIR = "./data/clickhouse"
 DEFAULT_DATABASE = "binance"
 DEFAULT_PARTITIONS_START = "2024-01-01-00:00"
 DEFAULT_TESTNET_URL = "https://testnet.binance.vision"
-DEFAULT_ORDER_BOOK_DEPTH_LIMIT = "100"
+DEFAULT_ORDER_BOOK_DEPTH_LIMIT = 100
 DEFAULT_ORDER_BOOK_SNAPSHOT_CRON = "*/5 * * * *"
 DEFAULT_SYMBOLS_REFRESH_CRON = "0 0 * * *"
 
@@ -24,6 +24,11 @@ DEFAULT_SYMBOLS_REFRESH_CRON = "0 0 * * *"
 def env_or_default(name: str, default: str) -> "str | dg.EnvVar":
     """``EnvVar(name)`` when the variable is set, else the embedded default."""
     return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def env_int_or_default(name: str, default: int) -> "int | dg.IntEnvVar":
+    """``EnvVar.int(name)`` when the variable is set, else the default."""
+    return dg.EnvVar.int(name) if os.environ.get(name) else default
 
 
 def env_or_none(name: str) -> "dg.EnvVar | None":

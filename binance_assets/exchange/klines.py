@@ -35,6 +35,7 @@ def _candles(exchange: BinanceExchange, symbol: str, start_ms: int, end_ms: int,
 def raw_klines(
     context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource
 ) -> dg.MaterializeResult:
+    exchange.validate_symbols()
     hours = hours_in(context)
     started = time.perf_counter()
     rows_by_symbol: dict[str, int] = {}

@@ -43,6 +43,11 @@ def clean_file(dataset: str, symbol: str, hour: datetime) -> str:
     return f"{partition_dir(CLEAN, dataset, symbol, hour)}/{dataset}.parquet"
 
 
+def daily_file(zone: str, dataset: str, day: datetime) -> str:
+    """A dataset fetched whole once a day (exchangeInfo): ``{zone}/{dataset}/year=/month=/day=/{dataset}.json``."""
+    return f"{zone}/{dataset}/year={day:%Y}/month={day:%m}/day={day:%d}/{dataset}.json"
+
+
 def snapshot_file(dataset: str, symbol: str, snapshot_ms: int) -> str:
     """A raw file of a dataset collected live (order-book snapshots), named by its snapshot time:
     ``.../hour=HH/20240301T000500.123Z.json``, sorting in time order."""
