@@ -31,7 +31,7 @@ class Pipeline:
 
     def materialize(
         self,
-        partition: str,
+        partition: str | None,
         *,
         last: str | None = None,
         selection: "list[str] | dg.AssetSelection | None" = None,
@@ -40,7 +40,7 @@ class Pipeline:
         **exchange_overrides,
     ) -> dg.ExecuteInProcessResult:
         """One partition, or partition..last as one single-run backfill, of ``selection`` (default:
-        the assets of ``group`` and their checks)."""
+        the assets of ``group`` and their checks); partition None for unpartitioned assets."""
         tags = {}
         if last is not None:
             tags = {"dagster/asset_partition_range_start": partition, "dagster/asset_partition_range_end": last}

@@ -37,6 +37,7 @@ def book_summary(book: dict) -> dict:
     ),
 )
 def raw_order_book(context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource) -> dg.MaterializeResult:
+    weight = depth_weight(exchange.order_book_depth_limit)  # a bad limit fails before any request
     exchange.validate_symbols()
     exchange.server_now_ms()  # syncs the exchange clock before the books are taken
     snapshots = {}
@@ -67,7 +68,7 @@ def raw_order_book(context: dg.AssetExecutionContext, exchange: BinanceExchange,
             "dagster/row_count": sum(s["bid_levels"] + s["ask_levels"] for s in snapshots.values()),
             "snapshots": dg.MetadataValue.json(snapshots),
             "depth_limit": exchange.order_book_depth_limit,
-            "depth_weight": depth_weight(exchange.order_book_depth_limit),
+            "depth_weight": weight,
             **exchange.stats.as_metadata(),
         }
     )

@@ -39,11 +39,13 @@ TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "
 
 
 def depth_weight(limit: int) -> int:
+    """The weight of a depth request for ``limit`` levels; a limit the exchange refuses is an error."""
     for most, weight in DEPTH_WEIGHTS:
-        if limit <= most:
+        if 1 <= limit <= most:
             return weight
     raise ConfigurationError(
-        f"ORDER_BOOK_DEPTH_LIMIT={limit} is over the exchange's maximum of 5000 levels: set 1–5000 (default 100)."
+        f"ORDER_BOOK_DEPTH_LIMIT={limit} is outside the exchange's 1–5000 levels a side: set 1–5000 (default 100; "
+        "up to 100 costs weight 5, 500 → 25, 1000 → 50, 5000 → 250)."
     )
 
 
@@ -254,8 +256,6 @@ class BinanceExchange(dg.ConfigurableResource):
     def order_book(self, symbol: str) -> dict:
         """One ``/api/v3/depth`` snapshot of ``order_book_depth_limit`` levels a side."""
         limit = self.order_book_depth_limit
-        if limit < 1:
-            raise ConfigurationError(f"ORDER_BOOK_DEPTH_LIMIT={limit}: set 1–5000 levels (default 100).")
         return self.call("depth", depth_weight(limit), self.client.get_order_book, symbol=symbol, limit=limit)
 
     def all_orders(self, symbol: str, start_ms: int, end_ms: int) -> Iterator[list[dict]]:

@@ -107,6 +107,7 @@ orders_unique = hourly_lake_check(
 
 def _quantities_verdict(hour, figures) -> Verdict:
     orders, overfilled, negative = figures or (0, [], [])
+    overfilled, negative = overfilled or [], negative or []  # DuckDB's list() of no rows is NULL
     metadata = {
         "orders": orders,
         "executed_over_orig": len(overfilled),
