@@ -55,3 +55,15 @@ def cron_from_env(name: str, default: str) -> str:
             f"{name}={value!r} is not a 5-field cron expression (minute hour day month weekday): set e.g. {default!r}."
         )
     return value
+
+
+def running_schedule(name: str, job, cron_variable: str, default_cron: str, why: str) -> dg.ScheduleDefinition:
+    """A UTC schedule on the cron in ``cron_variable``, running from the start (``why`` says why)."""
+    return dg.ScheduleDefinition(
+        name=name,
+        job=job,
+        cron_schedule=cron_from_env(cron_variable, default_cron),
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"On {cron_variable} (default {default_cron!r}, UTC); running from the start: {why}",
+    )

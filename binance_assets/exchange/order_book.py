@@ -9,7 +9,7 @@ import json
 
 import dagster as dg
 
-from binance_assets.config import DEFAULT_ORDER_BOOK_SNAPSHOT_CRON, cron_from_env
+from binance_assets.config import DEFAULT_ORDER_BOOK_SNAPSHOT_CRON, running_schedule
 from binance_assets.exchange.resource import BinanceExchange, depth_weight
 from binance_assets.lake.layout import snapshot_file
 from binance_assets.lake.resource import LakeResource
@@ -82,12 +82,10 @@ order_book_snapshot_job = dg.define_asset_job(
     tags={"dagster/priority": "10"},
 )
 
-order_book_snapshot_schedule = dg.ScheduleDefinition(
-    name="order_book_snapshots_schedule",
-    job=order_book_snapshot_job,
-    cron_schedule=cron_from_env(SNAPSHOT_CRON_VARIABLE, DEFAULT_ORDER_BOOK_SNAPSHOT_CRON),
-    execution_timezone="UTC",
-    # Running from the start: a book not collected is gone for good, and the cost is small.
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description=f"Order-book snapshots on {SNAPSHOT_CRON_VARIABLE} (default every 5 minutes, UTC).",
+order_book_snapshot_schedule = running_schedule(
+    "order_book_snapshots_schedule",
+    order_book_snapshot_job,
+    SNAPSHOT_CRON_VARIABLE,
+    DEFAULT_ORDER_BOOK_SNAPSHOT_CRON,
+    "a book not collected is gone for good, and a snapshot costs little weight (5 for 100 levels).",
 )

@@ -1,14 +1,13 @@
 """``raw_orders``: the account's orders on each symbol, exactly as ``allOrders`` sent them, one lake
 folder per symbol-hour of creation time."""
 
-import json
 import time
 from datetime import datetime
 
 import dagster as dg
 
+from binance_assets.exchange.raw import raw_result, write_raw_hour
 from binance_assets.exchange.resource import MAX_ORDERS_WINDOW_MS, BinanceExchange
-from binance_assets.lake.layout import raw_file
 from binance_assets.lake.resource import LakeResource
 from binance_assets.partitions import HOUR_MS, hourly_partitions, hours_in, to_ms
 
@@ -45,25 +44,9 @@ def raw_orders(context: dg.AssetExecutionContext, exchange: BinanceExchange, lak
                     by_hour[order["time"] - order["time"] % HOUR_MS].append(order)
             fetched_at = exchange.server_now_ms()
             for hour in window:
-                orders = by_hour[to_ms(hour)]
-                # An hour without orders is still written: [] records that the account had none.
-                lake.write_partition(
-                    raw_file("orders", symbol, hour),
-                    json.dumps(orders, separators=(",", ":")).encode(),
-                    {"rows": len(orders), "fetched_at_ms": fetched_at, "symbol": symbol},
-                )
-                total += len(orders)
+                total += write_raw_hour(lake, "orders", symbol, hour, by_hour[to_ms(hour)], fetched_at)
             if len(hours) > len(window):
                 context.log.info(f"{symbol}: orders up to {window[-1]:%Y-%m-%d %H}:00 UTC written ({total:,} so far)")
         rows_by_symbol[symbol] = total
         context.log.info(f"{symbol}: {total:,} orders written to the raw lake for {len(hours)} hour(s)")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(rows_by_symbol.values()),
-            "rows_by_symbol": rows_by_symbol,
-            "hours": len(hours),
-            "seconds": round(time.perf_counter() - started, 3),
-            "lake_path": dg.MetadataValue.path(lake.store.uri(raw_file("orders", exchange.symbol_list[0], hours[0]))),
-            **exchange.stats.as_metadata(),
-        }
-    )
+    return raw_result(exchange, lake, "orders", rows_by_symbol, hours, started)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from binance_assets.config import DEFAULT_SYMBOLS_REFRESH_CRON, cron_from_env
+from binance_assets.config import DEFAULT_SYMBOLS_REFRESH_CRON, running_schedule
 from binance_assets.exchange.resource import BinanceExchange
 from binance_assets.lake.layout import RAW, daily_file
 from binance_assets.lake.resource import LakeResource
@@ -52,12 +52,10 @@ symbols_refresh_job = dg.define_asset_job(
     description="Fetches exchangeInfo and reloads the symbols dimension.",
 )
 
-symbols_daily_schedule = dg.ScheduleDefinition(
-    name="symbols_daily",
-    job=symbols_refresh_job,
-    cron_schedule=cron_from_env(REFRESH_CRON_VARIABLE, DEFAULT_SYMBOLS_REFRESH_CRON),
-    execution_timezone="UTC",
-    # Running from the start: one weight-20 request a day keeps statuses and trading rules current.
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description=f"Refreshes the symbols dimension on {REFRESH_CRON_VARIABLE} (default daily at 00:00 UTC).",
+symbols_daily_schedule = running_schedule(
+    "symbols_daily",
+    symbols_refresh_job,
+    REFRESH_CRON_VARIABLE,
+    DEFAULT_SYMBOLS_REFRESH_CRON,
+    "one weight-20 request a day keeps statuses and trading rules current.",
 )

@@ -1,14 +1,10 @@
 """``klines_parquet``: one sorted, typed Parquet file per symbol-hour."""
 
-import dagster as dg
 import polars as pl
 
 from binance_assets.exchange.klines import raw_klines
-from binance_assets.exchange.resource import BinanceExchange
-from binance_assets.lake.cleaning import MissingUpstreamError, clean_hours, raw_rows
+from binance_assets.lake.cleaning import MissingUpstreamError, from_raw_array, hourly_parquet, raw_rows
 from binance_assets.lake.frames import exact_decimals, ms_timestamps
-from binance_assets.lake.resource import LakeResource
-from binance_assets.partitions import hourly_partitions, hours_in
 
 __all__ = ["MissingUpstreamError", "klines_frame", "klines_parquet", "raw_rows"]
 
@@ -45,19 +41,9 @@ def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int) -> pl.DataFr
     return frame.select(CLEAN_COLUMNS).sort("open_time")
 
 
-@dg.asset(
-    deps=[raw_klines],
-    partitions_def=hourly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="klines",
-    kinds={"polars", "parquet"},
-    description="Clean 1-minute candles: exact Decimal(38,8) prices and volumes, UTC ms timestamps.",
+klines_parquet = hourly_parquet(
+    "klines",
+    raw_klines,
+    "Clean 1-minute candles: exact Decimal(38,8) prices and volumes, UTC ms timestamps.",
+    from_raw_array("klines", klines_frame),
 )
-def klines_parquet(
-    context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource
-) -> dg.MaterializeResult:
-    def frame_for(symbol: str, hour) -> pl.DataFrame:
-        candles, manifest = raw_rows(lake, "klines", symbol, hour)
-        return klines_frame(symbol, candles, manifest["fetched_at_ms"])
-
-    return clean_hours(context, lake, "klines", exchange.symbol_list, hours_in(context), frame_for)

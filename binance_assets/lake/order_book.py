@@ -7,19 +7,16 @@ warning and the ``order_book_snapshots_collected`` check): nothing is invented f
 import json
 from datetime import datetime, timedelta
 
-import dagster as dg
 import polars as pl
 
 from binance_assets.checks import ERROR, WARN, Verdict
 from binance_assets.config import DEFAULT_ORDER_BOOK_SNAPSHOT_CRON, cron_from_env
 from binance_assets.exchange.order_book import SNAPSHOT_CRON_VARIABLE, raw_order_book
-from binance_assets.exchange.resource import BinanceExchange
 from binance_assets.lake.checks import PARQUET_FILES, hourly_lake_check
-from binance_assets.lake.cleaning import clean_hours
+from binance_assets.lake.cleaning import hourly_parquet
 from binance_assets.lake.frames import exact_decimals, ms_timestamps
 from binance_assets.lake.layout import raw_file, sibling
 from binance_assets.lake.resource import LakeResource
-from binance_assets.partitions import hourly_partitions, hours_in
 
 SIDES = (("bid", "bids"), ("ask", "asks"))
 CLEAN_COLUMNS = ["symbol", "snapshot_time", "last_update_id", "side", "level", "price", "quantity"]
@@ -69,44 +66,15 @@ def order_book_raw_rows(lake: LakeResource, dataset: str, symbol: str, hour: dat
     return sum(len(book["bids"]) + len(book["asks"]) for _, book in snapshots(lake, symbol, hour))
 
 
-@dg.asset(
-    deps=[raw_order_book],
-    partitions_def=hourly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="order_book",
-    kinds={"polars", "parquet"},
-    description=(
-        "The hour's order-book snapshots, one row per level: symbol, snapshot_time, last_update_id, side, level, "
-        "price, quantity (exact Decimal(38,8)). An hour without snapshots yields an empty file and is reported."
-    ),
+order_book_parquet = hourly_parquet(
+    "order_book",
+    raw_order_book,
+    "The hour's order-book snapshots, one row per level: symbol, snapshot_time, last_update_id, side, level, "
+    "price, quantity (exact Decimal(38,8)). An hour without snapshots yields an empty file and is reported.",
+    lambda lake, symbol, hour: order_book_frame(symbol, snapshots(lake, symbol, hour)),
+    empty_warning="no order-book snapshot was collected, so their files are empty. A book cannot be fetched for "
+    "the past: keep the order_book_snapshots_schedule running.",
 )
-def order_book_parquet(
-    context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource
-) -> dg.MaterializeResult:
-    empty_hours: list[str] = []
-    counts: dict[str, int] = {}
-
-    def frame_for(symbol: str, hour: datetime) -> pl.DataFrame:
-        taken = snapshots(lake, symbol, hour)
-        counts[symbol] = counts.get(symbol, 0) + len(taken)
-        if not taken:
-            empty_hours.append(f"{symbol} {hour:%Y-%m-%d %H}:00")
-        return order_book_frame(symbol, taken)
-
-    result = clean_hours(context, lake, "order_book", exchange.symbol_list, hours_in(context), frame_for)
-    if empty_hours:
-        context.log.warning(
-            f"No order-book snapshots were collected for {len(empty_hours)} symbol-hour(s) "
-            f"({', '.join(empty_hours[:10])}{' …' if len(empty_hours) > 10 else ''}): their files are empty. "
-            "A book cannot be fetched for the past; keep the order_book_snapshots_schedule running."
-        )
-    return dg.MaterializeResult(
-        metadata={
-            **result.metadata,
-            "snapshots_by_symbol": counts,
-            "hours_without_snapshots": dg.MetadataValue.json(empty_hours),
-        }
-    )
 
 
 def expected_snapshots(hour: datetime) -> int:

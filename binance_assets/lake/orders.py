@@ -2,18 +2,15 @@
 
 from datetime import UTC, datetime
 
-import dagster as dg
 import polars as pl
 
 from binance_assets.checks import Verdict
 
 from binance_assets.exchange.orders import raw_orders
-from binance_assets.exchange.resource import BinanceExchange
 from binance_assets.lake.checks import MAX_LISTED, PARQUET_FILES, hourly_lake_check
-from binance_assets.lake.cleaning import clean_hours, raw_rows
+from binance_assets.lake.cleaning import from_raw_array, hourly_parquet
 from binance_assets.lake.frames import exact_decimals, ms_timestamps
-from binance_assets.lake.resource import LakeResource
-from binance_assets.partitions import HOUR_MS, hourly_partitions, hours_in, to_ms
+from binance_assets.partitions import HOUR_MS, to_ms
 
 # allOrders field → clean column, the columns analysts join on first. Older orders lack the newer
 # fields (workingTime, selfTradePreventionMode, …): those come out null.
@@ -56,22 +53,12 @@ def orders_frame(symbol: str, orders: list[dict], fetched_at_ms: int) -> pl.Data
     return ms_timestamps(frame, TIME_COLUMNS).select(CLEAN_COLUMNS).sort("order_id")
 
 
-@dg.asset(
-    deps=[raw_orders],
-    partitions_def=hourly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="orders",
-    kinds={"polars", "parquet"},
-    description="Clean orders: order_id int64, exact Decimal(38,8) prices and quantities, UTC ms timestamps.",
+orders_parquet = hourly_parquet(
+    "orders",
+    raw_orders,
+    "Clean orders: order_id int64, exact Decimal(38,8) prices and quantities, UTC ms timestamps, in orderId order.",
+    from_raw_array("orders", orders_frame),
 )
-def orders_parquet(
-    context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource
-) -> dg.MaterializeResult:
-    def frame_for(symbol: str, hour) -> pl.DataFrame:
-        orders, manifest = raw_rows(lake, "orders", symbol, hour)
-        return orders_frame(symbol, orders, manifest["fetched_at_ms"])
-
-    return clean_hours(context, lake, "orders", exchange.symbol_list, hours_in(context), frame_for)
 
 
 # The values Binance documents for spot orders; a new one fails the check until it is added here.

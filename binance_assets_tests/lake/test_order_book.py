@@ -41,7 +41,7 @@ def test_an_hour_without_snapshots_is_reported_not_invented(live_pipeline, click
     result = live_pipeline.materialize("2024-02-29-20:00", selection=HOURLY)
 
     materialized = result.asset_materializations_for_node("order_book_parquet")[0]
-    assert materialized.metadata["hours_without_snapshots"].value == ["BTCUSDT 2024-02-29 20:00"]
+    assert materialized.metadata["empty_hours"].value == ["BTCUSDT 2024-02-29 20:00"]
     collected = evaluations(result, "order_book_snapshots_collected")["2024-02-29-20:00"]
     assert (collected.passed, collected.severity) == (False, dg.AssetCheckSeverity.ERROR)
     assert live_pipeline.stand_in.count(path="/api/v3/depth") == 0  # the past is not fetched
