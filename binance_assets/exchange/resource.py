@@ -1,8 +1,10 @@
 """The exchange resource: python-binance behind rate limiting, retries and clear errors."""
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import dagster as dg
@@ -226,9 +228,14 @@ class BinanceExchange(dg.ConfigurableResource):
                     raise refusal from None
                 raise
 
-    def exchange_info(self) -> dict:
-        """The full ``/api/v3/exchangeInfo`` (weight 20): every symbol with its status and filters."""
-        return self.call("exchangeInfo", EXCHANGE_INFO_WEIGHT, self.client.get_exchange_info)
+    def exchange_info(self, symbols: list[str] | None = None) -> dict:
+        """``/api/v3/exchangeInfo`` (weight 20): every symbol with its status and filters, or only
+        ``symbols`` (kilobytes instead of the megabytes of the full list)."""
+        if symbols is None:
+            return self.call("exchangeInfo", EXCHANGE_INFO_WEIGHT, self.client.get_exchange_info)
+        # python-binance's get_exchange_info takes no filter; its generic GET (which it builds on) does.
+        only = {"symbols": json.dumps(symbols, separators=(",", ":"))}
+        return self.call("exchangeInfo", EXCHANGE_INFO_WEIGHT, partial(self.client._get, "exchangeInfo"), data=only)
 
     def validate_symbols(self) -> dict[str, dict]:
         """BINANCE_SYMBOLS checked against exchangeInfo (fetched once per run): each symbol's info.
@@ -236,7 +243,13 @@ class BinanceExchange(dg.ConfigurableResource):
         Fails fast, before any data request, on a symbol the exchange does not list or that is not
         trading (halted, delisted), saying which one and its status."""
         if self._symbol_info is None:
-            listed = {entry["symbol"]: entry for entry in self.exchange_info()["symbols"]}
+            try:
+                listed = {entry["symbol"]: entry for entry in self.exchange_info(self.symbol_list)["symbols"]}
+            except BinanceAPIException as error:
+                if error.code != UNKNOWN_SYMBOL:
+                    raise
+                # "Invalid symbol." does not say which: the full list does.
+                listed = {entry["symbol"]: entry for entry in self.exchange_info()["symbols"]}
             unknown = [s for s in self.symbol_list if s not in listed]
             if unknown:
                 raise ConfigurationError(

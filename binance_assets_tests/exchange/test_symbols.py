@@ -14,7 +14,8 @@ def test_known_trading_symbols_pass_with_one_exchange_info_request(stand_in):
     exchange.validate_symbols()
 
     assert sorted(info) == ["BTCUSDT", "ETHUSDT"] and info["BTCUSDT"]["status"] == "TRADING"
-    assert [(r.path, r.weight) for r in stand_in.requests] == [(INFO, 20)]  # cached for the run
+    (request,) = stand_in.requests  # one request for the run, and only for the configured symbols
+    assert (request.path, request.weight, request.params) == (INFO, 20, {"symbols": '["BTCUSDT","ETHUSDT"]'})
 
 
 def test_an_unknown_symbol_fails_fast_naming_the_setting(pipeline, stand_in):
@@ -24,6 +25,7 @@ def test_an_unknown_symbol_fails_fast_naming_the_setting(pipeline, stand_in):
     message = failed.get_step_failure_events()[0].event_specific_data.error.cause.message
     assert "Unknown symbol(s) NOPEUSDT" in message and "BINANCE_SYMBOLS" in message
     assert stand_in.count(path="/api/v3/klines") == 0  # not even BTCUSDT was fetched
+    assert [r.status for r in stand_in.requests] == [400, 200]  # "Invalid symbol.", then the full list names it
 
 
 def test_a_symbol_that_is_not_trading_fails_fast_with_its_status(stand_in):
