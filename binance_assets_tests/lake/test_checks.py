@@ -3,6 +3,7 @@
 import polars as pl
 
 import dagster as dg
+from binance_assets.lake.checks import completeness_verdict
 from binance_assets.partitions import parse_hour, to_ms
 from binance_assets_tests.harness import evaluations
 
@@ -82,3 +83,15 @@ def test_several_symbols_share_the_hours_verdict(pipeline, stand_in):
     assert not verdict.passed
     assert verdict.metadata["ETHUSDT"].value["lost_minutes"] == "59"
     assert verdict.metadata["BTCUSDT"].value["missing_minutes"] == 0
+
+
+def test_off_minute_candles_from_early_history_count_for_their_minute_and_warn():
+    hour = parse_hour("2018-01-05-10:00")
+    times = [to_ms(hour) + m * 60_000 for m in range(60)]
+    times[3] += 123  # as in Binance's early-2018 history
+    verdict = completeness_verdict(hour, times)
+
+    assert not verdict.passed and verdict.severity == dg.AssetCheckSeverity.WARN
+    assert verdict.metadata["off_grid_candles"] == 1 and verdict.metadata["missing_minutes"] == 0
+    times.append(times[3] - 123)  # the same minute twice is a duplicate, an error
+    assert completeness_verdict(hour, times).severity == dg.AssetCheckSeverity.ERROR

@@ -1,5 +1,8 @@
 """The warehouse: one row per (trading_pair, open_time) whatever is rerun, exact to the last decimal."""
 
+import os
+import subprocess
+import sys
 from decimal import Decimal
 
 import dagster as dg
@@ -93,3 +96,14 @@ def test_an_unopenable_warehouse_names_the_setting_without_leaking_the_password(
         warehouse.ensure_schema()
     assert "CLICKHOUSE_URL" in str(error.value) and "s3cret" not in str(error.value)
     assert redact("http://reader:s3cret@host:8123/db") == "http://reader:***@host:8123/db"
+
+
+def test_the_query_command_reads_the_configured_warehouse(pipeline):
+    pipeline.materialize(HOUR)
+    env = {**os.environ, "CLICKHOUSE_URL": pipeline.clickhouse_url, "CLICKHOUSE_DATABASE": "binance"}
+    done = subprocess.run(
+        [sys.executable, "-m", "binance_assets.warehouse", "SELECT trading_pair, count() FROM {database}.klines FINAL GROUP BY 1"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["trading_pair\tcount()", "BTCUSDT\t60"]
