@@ -24,7 +24,10 @@ ASSET_MODULES = [
     lake_klines, lake_orders, lake_order_book,
     warehouse_klines, warehouse_orders, warehouse_order_book, warehouse_symbols,
 ]  # fmt: skip
-CHECK_MODULES = [lake_checks, lake_orders, lake_order_book, warehouse_klines, warehouse_orders, warehouse_order_book]
+CHECK_MODULES = [
+    lake_checks, lake_orders, lake_order_book,
+    warehouse_klines, warehouse_orders, warehouse_order_book, warehouse_symbols,
+]  # fmt: skip
 SCHEDULES = [exchange_order_book.order_book_snapshot_schedule, exchange_symbols.symbols_daily_schedule]
 
 defs = dg.Definitions(

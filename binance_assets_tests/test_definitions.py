@@ -26,7 +26,7 @@ def test_definitions_load_with_every_asset_and_check():
     assert {
         "orders_unique", "orders_quantities_valid", "orders_known_values", "orders_created_in_hour",
         "orders_reconciled", "order_book_snapshots_collected", "order_book_not_crossed", "order_book_levels_valid",
-        "order_book_reconciled",
+        "order_book_reconciled", "configured_symbols_trading",
     } <= {k.name for k in graph.asset_check_keys}  # fmt: skip
 
 

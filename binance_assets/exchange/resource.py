@@ -115,10 +115,6 @@ class BinanceExchange(dg.ConfigurableResource):
             return DEFAULT_TESTNET_URL
         return self.api_url.rstrip("/")
 
-    @property
-    def has_credentials(self) -> bool:
-        return not signing.missing_variables(self.api_key, self.api_secret)
-
     def require_credentials(self, what: str = "Account orders") -> None:
         """Fail with a message naming BINANCE_API_KEY / BINANCE_API_SECRET when they are not set."""
         signing.require(self.api_key, self.api_secret, what)
@@ -181,7 +177,7 @@ class BinanceExchange(dg.ConfigurableResource):
             return retrying(self.max_retries, self.backoff_s, self._log, self._stats)(attempt)
         except requests.ConnectionError as error:
             raise ConfigurationError(
-                f"Cannot reach the exchange at {self.api_url} ({type(error).__name__}). "
+                f"Cannot reach the exchange at {self.base_url} ({type(error).__name__}). "
                 "Check BINANCE_API_URL and the network (offline: run the stand-in, see README)."
             ) from None
         except Exception as error:

@@ -5,6 +5,7 @@ import json
 import dagster as dg
 import polars as pl
 
+from binance_assets.exchange.resource import TRADING, BinanceExchange
 from binance_assets.exchange.symbols import exchange_info
 from binance_assets.lake.cleaning import MissingUpstreamError
 from binance_assets.lake.frames import exact_decimals, ms_timestamps
@@ -84,4 +85,25 @@ def clickhouse_symbols(
             "source": path,
             "preview": preview(frame),
         }
+    )
+
+
+@dg.asset_check(
+    asset=clickhouse_symbols,
+    pool="clickhouse",
+    description="Every symbol in BINANCE_SYMBOLS is listed and TRADING in the latest symbols dimension.",
+)
+def configured_symbols_trading(exchange: BinanceExchange, warehouse: ClickHouseWarehouse) -> dg.AssetCheckResult:
+    warehouse.ensure_schema()
+    statuses = dict(
+        warehouse.query(
+            "SELECT symbol, status FROM {database}.symbols FINAL WHERE symbol IN {symbols:Array(String)}",
+            symbols=exchange.symbol_list,
+        )
+    )
+    idle = {s: statuses.get(s, "not listed") for s in exchange.symbol_list if statuses.get(s) != TRADING}
+    return dg.AssetCheckResult(
+        passed=not idle,
+        metadata={"configured": ", ".join(exchange.symbol_list), **({"not_trading": idle} if idle else {})},
+        description=None if not idle else "Remove or replace these in BINANCE_SYMBOLS: their raw assets will fail.",
     )
