@@ -8,20 +8,38 @@ import dagster as dg
 
 from binance_assets.config import lake_url
 from binance_assets.exchange import klines as exchange_klines
+from binance_assets.exchange import order_book as exchange_order_book
+from binance_assets.exchange import orders as exchange_orders
+from binance_assets.exchange import symbols as exchange_symbols
 from binance_assets.lake import checks as lake_checks
 from binance_assets.lake import klines as lake_klines
+from binance_assets.lake import order_book as lake_order_book
+from binance_assets.lake import orders as lake_orders
 from binance_assets.resources import build_resources
 from binance_assets.warehouse import klines as warehouse_klines
+from binance_assets.warehouse import order_book as warehouse_order_book
+from binance_assets.warehouse import orders as warehouse_orders
+from binance_assets.warehouse import symbols as warehouse_symbols
 from binance_assets.warehouse.triggers import with_load_triggers
 
-ASSET_MODULES = [exchange_klines, lake_klines, warehouse_klines]
-CHECK_MODULES = [lake_checks, warehouse_klines]
+ASSET_MODULES = [
+    exchange_klines, exchange_orders, exchange_order_book, exchange_symbols,
+    lake_klines, lake_orders, lake_order_book,
+    warehouse_klines, warehouse_orders, warehouse_order_book, warehouse_symbols,
+]  # fmt: skip
+CHECK_MODULES = [
+    lake_checks, lake_orders, lake_order_book,
+    warehouse_klines, warehouse_orders, warehouse_order_book, warehouse_symbols,
+]  # fmt: skip
+SCHEDULES = [exchange_order_book.order_book_snapshot_schedule, exchange_symbols.symbols_daily_schedule]
+
 
 
 def build_defs(lake: str | None = None) -> dg.Definitions:
     defs = dg.Definitions(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
+        schedules=SCHEDULES,
         resources=build_resources(),
     )
     return with_load_triggers(defs, lake or lake_url())

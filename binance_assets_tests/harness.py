@@ -39,15 +39,17 @@ class Pipeline:
 
     def materialize(
         self,
-        partition: str,
+        partition: str | None,
         *,
         last: str | None = None,
         selection: "list[str] | dg.AssetSelection | None" = None,
+        group: str = "klines",
         raise_on_error: bool = True,
         tags: dict[str, str] | None = None,
         **exchange_overrides,
     ) -> dg.ExecuteInProcessResult:
-        """One partition, or partition..last as one single-run backfill."""
+        """One partition, or partition..last as one single-run backfill, of ``selection`` (default:
+        the assets of ``group`` and their checks); partition None for unpartitioned assets."""
         tags = dict(tags or {})
         if last is not None:
             tags |= {"dagster/asset_partition_range_start": partition, "dagster/asset_partition_range_end": last}
@@ -57,7 +59,7 @@ class Pipeline:
             tags=tags,
             resources=self.resources(**exchange_overrides),
             instance=self.instance,
-            selection=selection,
+            selection=dg.AssetSelection.groups(group) if selection is None else selection,
             raise_on_error=raise_on_error,
         )
 

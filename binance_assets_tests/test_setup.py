@@ -12,6 +12,7 @@ import pytest
 
 from binance_assets.cli import main
 from binance_assets.setup import NOTIFICATION_ID
+from binance_assets.warehouse.tables import TABLES
 from binance_assets_tests.s3_lake import BUCKET, LAKE_URL
 
 SETUP = str(Path(sys.executable).parent / "binance-assets")
@@ -41,14 +42,15 @@ def test_setup_creates_everything_then_finds_everything(setup_env, capsys, tmp_p
         "created  notification s3:ObjectCreated:* s3://crypto/lake/clean/*.parquet → klines-notifications",
         f"ClickHouse at chdb://{tmp_path / 'clickhouse'}:",
         "created  ClickHouse database binance",
-        "created  ClickHouse table binance.klines",
-        "setup complete: 7 change(s)",
+        *(f"created  ClickHouse table binance.{table}" for table in TABLES),
+        f"setup complete: {6 + len(TABLES)} change(s)",
     ]
 
     assert main(["setup"]) == 0  # again: nothing changes
     second = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in second[:5] + second[6:8]] == ["exists"] * 7
-    assert second[-1] == "setup complete: everything already existed"
+    header, done = second.pop(5), second.pop()
+    assert header.startswith("ClickHouse at") and done == "setup complete: everything already existed"
+    assert [line.split()[0] for line in second] == ["exists"] * (6 + len(TABLES))
 
     sqs, s3 = boto3.client("sqs"), boto3.client("s3")
     queue_url = sqs.get_queue_url(QueueName="klines-notifications")["QueueUrl"]
@@ -62,7 +64,7 @@ def test_setup_creates_everything_then_finds_everything(setup_env, capsys, tmp_p
     assert notification["Id"] == NOTIFICATION_ID and notification["Events"] == ["s3:ObjectCreated:*"]
     client = clickhouse_connect.get_client(dsn=setup_env["CLICKHOUSE_URL"])
     try:
-        assert client.query("SELECT name FROM system.tables WHERE database = 'binance'").result_rows == [("klines",)]
+        assert {row[0] for row in client.query("SELECT name FROM system.tables WHERE database = 'binance'").result_rows} == set(TABLES)
     finally:
         client.close()
 

@@ -29,7 +29,7 @@ from binance_assets.lake.stores import S3Store
 from binance_assets.partitions import PARTITION_FORMAT, hourly_partitions
 from binance_assets.warehouse.load_requests import LakeFile, plan_loads
 from binance_assets.warehouse.loading import LOAD_ASSETS, incomplete_symbols, load_asset_key
-from binance_assets.warehouse.tables import TABLES
+from binance_assets.warehouse.tables import TIME_COLUMNS
 
 SENSOR_NAME = "s3_parquet_sensor"
 # Tags the sensor daemon puts on the runs it creates (dagster._core.storage.tags).
@@ -83,7 +83,7 @@ class SensorCursor:
 
 
 def loadable_datasets(context: dg.SensorEvaluationContext) -> set[str]:
-    """Datasets with a warehouse table and a ``clickhouse_X`` asset in this code location.
+    """Datasets loaded by hour (``TIME_COLUMNS``) with a ``clickhouse_X`` asset in this code location.
 
     Found by convention, so a new dataset is loaded without touching the sensor.
     """
@@ -91,7 +91,7 @@ def loadable_datasets(context: dg.SensorEvaluationContext) -> set[str]:
         # Without it every file would look unloadable and its message be deleted.
         raise dg.DagsterInvariantViolationError("s3_parquet_sensor needs its definitions: build_sensor_context(definitions=...)")
     keys = context.repository_def.asset_graph.get_all_asset_keys()
-    return {dataset for dataset in TABLES if load_asset_key(dataset) in keys}
+    return {dataset for dataset in TIME_COLUMNS if load_asset_key(dataset) in keys}
 
 
 class Tick:
