@@ -17,7 +17,12 @@ from botocore.exceptions import (
 
 from binance_assets.config import ConfigurationError, env_or_none
 
-REJECTED_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "UnrecognizedClientException"}
+REJECTED_CREDENTIALS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+}
 DENIED = {"AccessDenied", "AccessDeniedException"}
 
 

@@ -56,7 +56,9 @@ def ensure_bucket(s3, bucket: str, region: str | None) -> Step:
         if error_code(error) == "BucketAlreadyOwnedByYou":
             return Step(EXISTS, f"bucket s3://{bucket}")
         if error_code(error) == "BucketAlreadyExists":
-            raise ConfigurationError(f"Bucket name {bucket!r} is taken by another account: choose another in LAKE_URL.") from error
+            raise ConfigurationError(
+                f"Bucket name {bucket!r} is taken by another account: choose another in LAKE_URL."
+            ) from error
         raise
     return Step(CREATED, f"bucket s3://{bucket}")
 
@@ -92,7 +94,9 @@ def _send_policy(queue_arn: str, bucket: str, existing: str | None) -> dict:
 
 
 def ensure_queue_attributes(queue: NotificationQueue, url: str, arn: str, dlq_arn: str, bucket: str) -> Step:
-    current = queue.client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy", "Policy"]).get("Attributes", {})
+    current = queue.client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy", "Policy"]).get(
+        "Attributes", {}
+    )
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
     policy = _send_policy(arn, bucket, current.get("Policy"))
     current_redrive = json.loads(current.get("RedrivePolicy") or "{}")
@@ -124,7 +128,9 @@ def ensure_notification(s3, bucket: str, prefix: str, queue_arn: str) -> Step:
         "Id": NOTIFICATION_ID,
         "QueueArn": queue_arn,
         "Events": ["s3:ObjectCreated:*"],
-        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": clean_prefix}, {"Name": "suffix", "Value": ".parquet"}]}},
+        "Filter": {
+            "Key": {"FilterRules": [{"Name": "prefix", "Value": clean_prefix}, {"Name": "suffix", "Value": ".parquet"}]}
+        },
     }
     what = f"notification s3:ObjectCreated:* s3://{bucket}/{clean_prefix}*.parquet → {queue_arn.rsplit(':', 1)[-1]}"
     current = s3.get_bucket_notification_configuration(Bucket=bucket)

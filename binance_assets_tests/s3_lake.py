@@ -86,13 +86,12 @@ class S3Flow:
         """What the daemon does with a tick's run requests: a run per request, tagged with its run key."""
         for request in requests:
             tags = {RUN_KEY_TAG: request.run_key, SENSOR_NAME_TAG: SENSOR_NAME, **request.tags}
-            start, end = tags.pop("dagster/asset_partition_range_start", None), tags.pop("dagster/asset_partition_range_end", None)
-            self.pipeline.materialize(
-                request.partition_key or start,
-                last=end,
-                selection=dg.AssetSelection.assets(*request.asset_selection) | dg.AssetSelection.checks(*request.asset_check_keys),
-                tags=tags,
+            start = tags.pop("dagster/asset_partition_range_start", None)
+            end = tags.pop("dagster/asset_partition_range_end", None)
+            selection = dg.AssetSelection.assets(*request.asset_selection) | dg.AssetSelection.checks(
+                *request.asset_check_keys
             )
+            self.pipeline.materialize(request.partition_key or start, last=end, selection=selection, tags=tags)
 
     def queue_depth(self, name: str | None = None) -> tuple[int, int]:
         """(visible, in flight) messages of the queue (default: the notification queue)."""
@@ -103,7 +102,9 @@ class S3Flow:
         return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
     def send(self, body: str | dict) -> None:
-        self.queue.client.send_message(QueueUrl=self.queue.url, MessageBody=body if isinstance(body, str) else json.dumps(body))
+        self.queue.client.send_message(
+            QueueUrl=self.queue.url, MessageBody=body if isinstance(body, str) else json.dumps(body)
+        )
 
     def dead_letters(self) -> list[dict]:
         answer = self.queue.client.receive_message(
@@ -119,14 +120,14 @@ def s3_flow(aws, stand_in, tmp_path, dagster_instance) -> S3Flow:
     return flow
 
 
-def object_created(key: str, etag: str = "0123456789abcdef", bucket: str = BUCKET, time: str = "2024-03-01T00:00:00.000Z") -> dict:
+def object_created(key: str, etag: str = "0123456789abcdef", bucket: str = BUCKET) -> dict:
     """An S3 notification body as S3 sends it (key form-encoded)."""
     return {
         "Records": [
             {
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
-                "eventTime": time,
+                "eventTime": "2024-03-01T00:00:00.000Z",
                 "eventName": "ObjectCreated:Put",
                 "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key), "size": 1, "eTag": etag}},
             }

@@ -64,7 +64,8 @@ def test_setup_creates_everything_then_finds_everything(setup_env, capsys, tmp_p
     assert notification["Id"] == NOTIFICATION_ID and notification["Events"] == ["s3:ObjectCreated:*"]
     client = clickhouse_connect.get_client(dsn=setup_env["CLICKHOUSE_URL"])
     try:
-        assert {row[0] for row in client.query("SELECT name FROM system.tables WHERE database = 'binance'").result_rows} == set(TABLES)
+        tables = client.query("SELECT name FROM system.tables WHERE database = 'binance'").result_rows
+        assert {row[0] for row in tables} == set(TABLES)
     finally:
         client.close()
 
@@ -78,10 +79,16 @@ def test_the_notification_announces_clean_parquet_only_and_the_redrive_parks_unp
     assert json.loads(test_event["Body"])["Event"] == "s3:TestEvent"
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=test_event["ReceiptHandle"])
 
-    for key in (CLEAN_PARQUET.replace("klines.parquet", "_SUCCESS"), CLEAN_PARQUET.replace("clean", "raw"), CLEAN_PARQUET):
+    for key in (
+        CLEAN_PARQUET.replace("klines.parquet", "_SUCCESS"),
+        CLEAN_PARQUET.replace("clean", "raw"),
+        CLEAN_PARQUET,
+    ):
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
 
-    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=0)["Messages"]
+    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=0)[
+        "Messages"
+    ]
     assert [r["s3"]["object"]["key"] for m in received for r in json.loads(m["Body"])["Records"]] == [
         CLEAN_PARQUET.replace("/", "%2F").replace("=", "%3D")  # S3 form-encodes keys in events
     ]
@@ -99,13 +106,17 @@ def test_setup_keeps_other_notifications_and_repairs_its_own(setup_env, capsys):
     )["Attributes"]["QueueArn"]
     stale = {"Id": NOTIFICATION_ID, "QueueArn": other_arn, "Events": ["s3:ObjectCreated:Put"]}
     theirs = {"Id": "theirs", "QueueArn": other_arn, "Events": ["s3:ObjectRemoved:*"]}
-    s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration={"QueueConfigurations": [stale, theirs]})
+    s3.put_bucket_notification_configuration(
+        Bucket=BUCKET, NotificationConfiguration={"QueueConfigurations": [stale, theirs]}
+    )
 
     assert main(["setup"]) == 0
 
     out = capsys.readouterr().out
     assert "exists   bucket s3://crypto" in out and "updated  notification" in out
-    configurations = {c["Id"]: c for c in s3.get_bucket_notification_configuration(Bucket=BUCKET)["QueueConfigurations"]}
+    configurations = {
+        c["Id"]: c for c in s3.get_bucket_notification_configuration(Bucket=BUCKET)["QueueConfigurations"]
+    }
     assert configurations["theirs"]["Events"] == ["s3:ObjectRemoved:*"]
     assert configurations[NOTIFICATION_ID]["QueueArn"].endswith(":klines-notifications")
 

@@ -123,7 +123,8 @@ class NotificationQueue(ResourceWithBoto3Configuration):
         deleted: set[str] = set()
         items = list(receipts.items())
         for start in range(0, len(items), SQS_BATCH):
-            entries = [{"Id": str(i), "ReceiptHandle": receipt} for i, (_, receipt) in enumerate(items[start : start + SQS_BATCH])]
+            batch = items[start : start + SQS_BATCH]
+            entries = [{"Id": str(i), "ReceiptHandle": receipt} for i, (_, receipt) in enumerate(batch)]
             with aws_errors(f"SQS queue {self.queue_name!r}"):
                 answer = self.client.delete_message_batch(QueueUrl=self.url, Entries=entries)
             for success in answer.get("Successful", []):
@@ -132,13 +133,17 @@ class NotificationQueue(ResourceWithBoto3Configuration):
                 if log is not None:
                     # A stale receipt (visibility expired, message re-received): it comes back and is
                     # recognised as already loaded, so nothing is lost.
-                    log.warning(f"Could not delete message {items[start + int(failure['Id'])][0]}: {failure.get('Code')}")
+                    log.warning(
+                        f"Could not delete message {items[start + int(failure['Id'])][0]}: {failure.get('Code')}"
+                    )
         return deleted
 
     def defer(self, message: QueueMessage, seconds: int) -> None:
         """Hide a message for ``seconds`` more; it comes back on a later tick."""
         with aws_errors(f"SQS queue {self.queue_name!r}"):
-            self.client.change_message_visibility(QueueUrl=self.url, ReceiptHandle=message.receipt, VisibilityTimeout=seconds)
+            self.client.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=message.receipt, VisibilityTimeout=seconds
+            )
 
     def dead_letter(self, message: QueueMessage, reason: str) -> bool:
         """Move a message to the DLQ (with the reason as an attribute); False when there is no DLQ."""

@@ -67,7 +67,9 @@ class SensorCursor:
             return cls({k: HeldMessage(**v) for k, v in data["held"].items()}, dict(data["loaded"]))
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             # Losing the cursor costs at most a repeated load (ReplacingMergeTree keeps one row per key).
-            log.warning(f"Ignoring an unreadable cursor ({error}); held messages come back after their visibility timeout.")
+            log.warning(
+                f"Ignoring an unreadable cursor ({error}); held messages come back after their visibility timeout."
+            )
             return cls()
 
     def dump(self, now: float) -> str:
@@ -89,7 +91,9 @@ def loadable_datasets(context: dg.SensorEvaluationContext) -> set[str]:
     """
     if context.repository_def is None:
         # Without it every file would look unloadable and its message be deleted.
-        raise dg.DagsterInvariantViolationError("s3_parquet_sensor needs its definitions: build_sensor_context(definitions=...)")
+        raise dg.DagsterInvariantViolationError(
+            "s3_parquet_sensor needs its definitions: build_sensor_context(definitions=...)"
+        )
     keys = context.repository_def.asset_graph.get_all_asset_keys()
     return {dataset for dataset in TIME_COLUMNS if load_asset_key(dataset) in keys}
 
@@ -122,7 +126,9 @@ class Tick:
             elif self.now >= held.expires_at:
                 # The runs were never recorded (the tick failed or was interrupted): the message is
                 # visible again and will be planned afresh.
-                self.log.warning(f"Runs {held.run_keys} for message {message_id} were not recorded; it will be retried.")
+                self.log.warning(
+                    f"Runs {held.run_keys} for message {message_id} were not recorded; it will be retried."
+                )
                 del cursor.held[message_id]
 
     def lake_file(self, event: ObjectCreated) -> LakeFile | str:
@@ -179,7 +185,9 @@ class Tick:
             if isinstance(file, str):
                 self.log.info(f"Message {message.id}: ignoring s3://{event.bucket}/{event.key}: {file}")
             elif file.identity in cursor.loaded:
-                self.log.info(f"Message {message.id}: s3://{event.bucket}/{event.key} (ETag {event.etag}) already loaded")
+                self.log.info(
+                    f"Message {message.id}: s3://{event.bucket}/{event.key} (ETag {event.etag}) already loaded"
+                )
             elif (run_key := cursor.held_run_key(file.identity)) is not None:
                 pending[file.identity] = run_key
             else:
@@ -190,7 +198,9 @@ class Tick:
         if not all(self.complete(f) for f in files):
             hide = DEFER_S[min(message.receive_count, len(DEFER_S)) - 1]
             self.queue.defer(message, hide)
-            self.log.info(f"Message {message.id}: partition incomplete, retried in {hide} s (receive {message.receive_count})")
+            self.log.info(
+                f"Message {message.id}: partition incomplete, retried in {hide} s (receive {message.receive_count})"
+            )
             return None
         return files, pending
 
@@ -210,7 +220,9 @@ def s3_parquet_sensor(
 ) -> dg.SensorResult:
     store = lake.store
     if not isinstance(store, S3Store):
-        return dg.SensorResult(skip_reason=f"The lake {lake.url} is not on S3: loads follow it through automation conditions.")
+        return dg.SensorResult(
+            skip_reason=f"The lake {lake.url} is not on S3: loads follow it through automation conditions."
+        )
     cursor = SensorCursor.load(context.cursor, context.log)
     tick = Tick(context, notifications, lake, exchange.symbol_list, store)
     tick.settle(cursor)

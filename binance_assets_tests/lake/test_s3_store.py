@@ -31,11 +31,14 @@ def test_every_raw_and_clean_path_lands_in_s3_with_the_local_layout(bucket, stan
     on_disk = Pipeline(stand_in, tmp_path / "disk", symbols="BTCUSDT,ETHUSDT")
 
     result = on_s3.materialize(HOURS[0], last=HOURS[1])  # raw → Parquet → ClickHouse, with every check
-    on_disk.materialize(HOURS[0], last=HOURS[1], selection=dg.AssetSelection.assets("raw_klines", "klines_parquet").without_checks())
+    files_only = dg.AssetSelection.assets("raw_klines", "klines_parquet").without_checks()
+    on_disk.materialize(HOURS[0], last=HOURS[1], selection=files_only)
 
     local = {str(p.relative_to(on_disk.lake_dir)): p.read_bytes() for p in on_disk.lake_dir.rglob("*") if p.is_file()}
     remote = s3_objects("lake/")
-    assert sorted(remote) == sorted(local) and len(local) == 2 * 2 * 2 * 2  # raw + clean, 2 symbols, 2 hours, file + _SUCCESS
+    assert (
+        sorted(remote) == sorted(local) and len(local) == 2 * 2 * 2 * 2
+    )  # raw + clean, 2 symbols, 2 hours, file + _SUCCESS
     for path, data in local.items():  # the same content; only the fetch time differs between the two runs
         if path.endswith(".json"):
             assert remote[path] == data

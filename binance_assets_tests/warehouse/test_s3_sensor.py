@@ -34,7 +34,8 @@ def write_parquet(flow: S3Flow, first: str, last: str | None = None, **overrides
 def peek_body(flow: S3Flow) -> str:
     """A notification body as S3 sent it, left in the queue (for replaying it as a duplicate)."""
     for _ in range(10):
-        for message in flow.queue.client.receive_message(QueueUrl=flow.queue.url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", []):
+        answer = flow.queue.client.receive_message(QueueUrl=flow.queue.url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        for message in answer.get("Messages", []):
             if "Records" in message["Body"]:
                 return message["Body"]
     raise AssertionError("no S3 event in the queue")
@@ -154,7 +155,9 @@ def test_poison_bodies_go_to_the_dead_letter_queue_without_blocking_the_rest(s3_
     assert len(tick.run_requests) == 1  # the good files are requested in the same tick
     dead = s3_flow.dead_letters()
     assert sorted(m["Body"] for m in dead) == sorted(POISON)
-    assert all(m["MessageAttributes"]["reason"]["StringValue"] and m["MessageAttributes"]["source_message_id"] for m in dead)
+    assert all(
+        m["MessageAttributes"]["reason"]["StringValue"] and m["MessageAttributes"]["source_message_id"] for m in dead
+    )
     s3_flow.record(tick.run_requests)
     s3_flow.tick()
     assert s3_flow.queue_depth() == (0, 0)
@@ -227,3 +230,17 @@ def test_an_unreadable_cursor_starts_afresh(s3_flow, cursor):
     s3_flow.cursor = cursor
 
     assert len(s3_flow.tick().run_requests) == 1
+
+
+def test_every_hourly_dataset_is_loaded_by_its_own_asset(s3_flow):
+    hour = parse_hour("2024-02-29-03:00")
+    for dataset in ("orders", "order_book"):  # any producer's files: the sensor maps them by convention
+        for symbol in ("BTCUSDT", "ETHUSDT"):
+            s3_flow.lake.write_parquet(clean_file(dataset, symbol, hour), pl.DataFrame({"x": [1]}), {"rows": 1})
+
+    tick = s3_flow.tick()
+
+    assert sorted((r.asset_selection[0].to_user_string(), r.partition_key) for r in tick.run_requests) == [
+        ("clickhouse_order_book", "2024-02-29-03:00"),
+        ("clickhouse_orders", "2024-02-29-03:00"),
+    ]

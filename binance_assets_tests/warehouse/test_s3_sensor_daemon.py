@@ -38,10 +38,15 @@ def test_daemon_tick_creates_the_load_run_and_the_next_tick_empties_the_queue(aw
     queue = NotificationQueue()
     list(setup_lake(LakeResource(url=LAKE_URL).store, queue))
     files = dg.AssetSelection.assets("raw_klines", "klines_parquet").without_checks()
-    Pipeline(stand_in, tmp_path, lake_url=LAKE_URL).materialize("2024-02-29-00:00", last="2024-02-29-01:00", selection=files)
+    Pipeline(stand_in, tmp_path, lake_url=LAKE_URL).materialize(
+        "2024-02-29-00:00", last="2024-02-29-01:00", selection=files
+    )
 
     target = ModuleTarget(
-        module_name="binance_assets.definitions", attribute="defs", working_directory=str(REPO), location_name="binance_assets"
+        module_name="binance_assets.definitions",
+        attribute="defs",
+        working_directory=str(REPO),
+        location_name="binance_assets",
     )
     with (
         dg.instance_for_test(synchronous_run_coordinator=True) as instance,
@@ -57,7 +62,9 @@ def test_daemon_tick_creates_the_load_run_and_the_next_tick_empties_the_queue(aw
 
         client = clickhouse_connect.get_client(dsn=clickhouse_url)
         try:
-            assert client.query("SELECT count(), uniqExact(open_time) FROM binance.klines FINAL").result_rows == [(120, 120)]
+            assert client.query("SELECT count(), uniqExact(open_time) FROM binance.klines FINAL").result_rows == [
+                (120, 120)
+            ]
         finally:
             client.close()
 
@@ -66,6 +73,8 @@ def test_daemon_tick_creates_the_load_run_and_the_next_tick_empties_the_queue(aw
         depth = queue.client.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])["Attributes"]
         assert (depth["ApproximateNumberOfMessages"], depth["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
         assert len(instance.get_runs()) == 1
-        [state] = [s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR) if s.name == SENSOR_NAME]
+        [state] = [
+            s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR) if s.name == SENSOR_NAME
+        ]
         ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id)
         assert [t.status for t in ticks] == [TickStatus.SKIPPED, TickStatus.SUCCESS]  # newest first

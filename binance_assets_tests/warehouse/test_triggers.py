@@ -36,7 +36,9 @@ def test_the_load_follows_its_parquet_for_every_updated_hour(pipeline, tmp_path)
     baseline = evaluate()
     assert baseline.total_requested == 0  # nothing in the lake yet
 
-    pipeline.materialize("2024-02-28-00:00", last="2024-02-28-01:00", selection=PARQUET_ONLY)  # a backfill, not the latest hour
+    pipeline.materialize(
+        "2024-02-28-00:00", last="2024-02-28-01:00", selection=PARQUET_ONLY
+    )  # a backfill, not the latest hour
     updated = evaluate(baseline.cursor)
     assert updated.get_requested_partitions(LOAD) == {"2024-02-28-00:00", "2024-02-28-01:00"}
 
