@@ -8,6 +8,7 @@ from dagster_aws.s3 import S3Resource
 
 from binance_assets.config import ConfigurationError
 from binance_assets.lake.resource import LakeResource
+from binance_assets.partitions import parse_hour, to_ms
 from binance_assets_tests.harness import Pipeline, evaluations
 from binance_assets_tests.s3_lake import BUCKET, LAKE_URL, REGION
 
@@ -78,3 +79,16 @@ def test_an_unreachable_endpoint_names_the_variable_and_never_the_secret(aws, mo
 def test_a_malformed_s3_url_explains_the_format(url):
     with pytest.raises(ConfigurationError, match="expected s3://bucket or s3://bucket/prefix"):
         LakeResource(url=url).store
+
+
+def test_orders_land_in_s3_too_and_pass_their_checks(bucket, stand_in, tmp_path, credentials):
+    hour_ms = to_ms(parse_hour(HOURS[0]))
+    stand_in.generate_orders("BTCUSDT", hour_ms, hour_ms + 3_600_000, 300, seed=3)
+    on_s3 = Pipeline(stand_in, tmp_path, lake_url=LAKE_URL)
+
+    result = on_s3.materialize(HOURS[0], group="orders", **credentials)  # raw → Parquet → ClickHouse, checked
+
+    folder = "orders/symbol=BTCUSDT/year=2024/month=02/day=29/hour=21"
+    assert {"raw/" + folder + "/orders.json", f"clean/{folder}/orders.parquet"} <= set(s3_objects("lake/"))
+    assert all(e.passed for e in result.get_asset_check_evaluations()) and result.get_asset_check_evaluations()
+    assert not on_s3.lake_dir.exists()
