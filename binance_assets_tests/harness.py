@@ -34,7 +34,7 @@ class Pipeline:
         partition: str,
         *,
         last: str | None = None,
-        selection: str | None = None,
+        selection: "list[str] | dg.AssetSelection | None" = None,
         raise_on_error: bool = True,
         **exchange_overrides,
     ) -> dg.ExecuteInProcessResult:

@@ -14,7 +14,9 @@ from pydantic import PrivateAttr
 from binance_assets.config import DEFAULT_API_URL, DEFAULT_SYMBOLS, ConfigurationError
 from binance_assets.exchange.limits import (
     ExchangeBannedError,
+    ExchangeUnavailableError,
     RequestStats,
+    describe,
     WeightGovernor,
     is_transient,
     retry_after_s,
@@ -82,6 +84,7 @@ class BinanceExchange(dg.ConfigurableResource):
         def attempt() -> Any:
             self._governor.before_request(weight)
             self._stats.requests += 1
+            self._stats.weight_used += weight
             self._stats.by_endpoint[endpoint] = self._stats.by_endpoint.get(endpoint, 0) + 1
             try:
                 result = method(**params)
@@ -93,10 +96,7 @@ class BinanceExchange(dg.ConfigurableResource):
                         "seconds after repeated rate-limit violations. Nothing more is sent; rerun after the ban."
                     ) from None
                 raise
-            except requests.RequestException:
-                raise
             self._governor.after_response(client.response.headers if client.response is not None else None)
-            self._stats.weight_used = self._governor.used
             return result
 
         try:
@@ -107,9 +107,12 @@ class BinanceExchange(dg.ConfigurableResource):
                 "Check BINANCE_API_URL and the network (offline: run the stand-in, see README)."
             ) from None
         except Exception as error:
-            if is_transient(error):
-                self._log.error(f"Exchange request to {endpoint} still failing after {self.max_retries} retries.")
-            raise
+            if not is_transient(error):
+                raise
+            raise ExchangeUnavailableError(
+                f"Exchange request to {endpoint} failed {self.max_retries + 1} times, last with {describe(error)}. "
+                "The exchange is degraded; nothing was written for this run — rerun it later."
+            ) from error
 
     def server_now_ms(self) -> int:
         """The exchange's clock (one ``/api/v3/time`` call per run): candles close by its time, not ours."""

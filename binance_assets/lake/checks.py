@@ -49,13 +49,20 @@ def _minutes(times: list[int]) -> str:
 
 
 def completeness_verdict(hour: datetime, open_times: list[int]) -> Verdict:
-    """60 distinct on-grid minutes; gaps inside known exchange outages are warnings, others errors."""
+    """60 distinct minutes of this hour, no duplicates.
+
+    A missing minute inside a known exchange outage is a warning (the exchange never produced
+    it); any other missing minute is an error (a candle we lost). Binance's early-2018 history
+    has candles opening off the minute boundary: they count for their minute and warn.
+    """
     start = to_ms(hour)
     expected = {start + i * MINUTE_MS for i in range(MINUTES)}
-    present = set(open_times)
+    minutes = [t - t % MINUTE_MS for t in open_times]
+    present = set(minutes)
     missing = sorted(expected - present)
-    duplicates = len(open_times) - len(present)
-    off_grid = sorted(present - expected)
+    duplicates = len(minutes) - len(present)
+    off_grid = sum(t % MINUTE_MS != 0 for t in open_times)
+    outside = len(present - expected)
     outage = [t for t in missing if known_outage(t)]
     lost = [t for t in missing if not known_outage(t)]
     metadata = {
@@ -63,15 +70,16 @@ def completeness_verdict(hour: datetime, open_times: list[int]) -> Verdict:
         "distinct_minutes": len(present & expected),
         "missing_minutes": len(missing),
         "duplicates": duplicates,
-        "off_grid_candles": len(off_grid),
+        "off_grid_candles": off_grid,
+        "outside_the_hour": outside,
     }
     if lost:
         metadata["lost_minutes"] = _minutes(lost)
     if outage:
         metadata["exchange_outage_minutes"] = _minutes(outage)
         metadata["exchange_outage"] = known_outage(outage[0])
-    passed = not (missing or duplicates or off_grid)
-    severity = ERROR if (lost or duplicates or off_grid) else WARN
+    passed = not (missing or duplicates or off_grid or outside)
+    severity = ERROR if (lost or duplicates or outside) else WARN
     return Verdict(passed, severity, metadata)
 
 

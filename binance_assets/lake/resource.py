@@ -10,8 +10,12 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from binance_assets.config import DEFAULT_LAKE_URL
-from binance_assets.lake.layout import marker_for
+from binance_assets.lake.layout import marker_for, parse
 from binance_assets.lake.stores import LakeStore, LocalStore
+
+
+class CorruptFileError(RuntimeError):
+    pass
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -59,7 +63,17 @@ class LakeResource(dg.ConfigurableResource):
 
     def read_parquet(self, path: str) -> pl.DataFrame | None:
         data = self.read(path)
-        return None if data is None else pl.read_parquet(io.BytesIO(data))
+        if data is None:
+            return None
+        try:
+            return pl.read_parquet(io.BytesIO(data))
+        except Exception as error:  # polars raises several types for unreadable files
+            located = parse(path)
+            producer = f"{located.dataset}_parquet" if located else "the asset that wrote it"
+            raise CorruptFileError(
+                f"{path} in the lake is not readable Parquet ({type(error).__name__}: {str(error)[:200]}). "
+                f"It was left untouched; re-materialise {producer} for this partition to rewrite it."
+            ) from None
 
     @contextmanager
     def local_files(self, paths: list[str]) -> Iterator[list[str]]:

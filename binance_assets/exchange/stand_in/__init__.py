@@ -1,0 +1,92 @@
+"""An HTTP stand-in for the Binance Spot REST API (standard library only, no dagster).
+
+Used by the tests, the benchmarks and the README's offline demo::
+
+    from binance_assets.exchange.stand_in import ExchangeStandIn
+
+    with ExchangeStandIn(symbols=("BTCUSDT", "ETHUSDT"), now_ms=1_717_200_000_000) as ex:
+        ex.url                      # "http://127.0.0.1:<free port>" (origin, no /api suffix)
+        client = binance.Client("key", "secret", ping=False)
+        client.API_URL = f"{ex.url}/api"
+
+or from a shell (prints the URL, serves until Ctrl-C)::
+
+    python -m binance_assets.exchange.stand_in --port 8900 [--symbols BTCUSDT,ETHUSDT]
+        [--api-key K --api-secret S --orders-per-hour N --order-hours 24] [--now-ms MS]
+    BINANCE_API_URL=http://127.0.0.1:8900 ...
+
+Public API
+----------
+``ExchangeStandIn(symbols=("BTCUSDT","ETHUSDT"), now_ms=None, weight_limit_1m=6000, latency_s=0.0, *,
+window_s=60.0, ban_seconds=120.0, hammer_grace=1, timeout_fault_s=5.0, server_time_offset_ms=0,
+listed_ms=None, host="127.0.0.1", port=0)``
+
+- ``start()`` / ``stop()`` (= ``close()``), or ``with``; ``url``, ``port``.
+- Clocks. ``server_time_ms`` = real time + ``server_time_offset_ms`` (settable, simulates the
+  client's clock skew): ``/api/v3/time`` answers it and signed requests are checked against
+  it. ``now_ms`` is the *market* clock: the fixed value given (settable, ``set_now(ms|None)``,
+  ``advance(ms)``), else ``server_time_ms``. No candle opens after it, the candle containing
+  it is the open one (partial values, close_time > now), orders created after it are not
+  listed yet, the order book is drawn at it. A frozen market therefore does not break
+  python-binance's signed calls (which stamp real time).
+- Market data: ``remove_candles(symbol, open_times, interval="1m")``,
+  ``remove_range(symbol, start_ms, end_ms, interval="1m")`` (halts: never produced),
+  ``correct_candle(symbol, open_time, interval="1m", close="...", ...)`` (fields open, high,
+  low, close, volume, quote_volume, trades, taker_buy_base, taker_buy_quote),
+  ``candles(symbol, interval="1m", start_ms=None, end_ms=None, limit=1000)`` (what klines
+  would answer, as JSON-decoded rows, no HTTP/weight), ``add_symbol(symbol, listed_ms=None)``,
+  ``set_symbol_status(symbol, "BREAK")``.
+- Faults: ``fail_next(n, kind, seconds=None, path=None)``, kind in "500", "502" (HTML body),
+  "503", "truncated" (200 + full Content-Length, half the body, connection closed),
+  "timeout" (sleeps ``seconds`` or ``timeout_fault_s``, then answers normally), "429"
+  (Retry-After ``seconds`` or 1). They hit the next n requests to the data endpoints
+  (exchangeInfo, klines, depth, allOrders; ping/time never), or only to ``path``.
+  ``pending_faults``, ``clear_faults()``.
+- Observation: ``requests`` (snapshot list of ``RequestRecord(method, path, params, weight,
+  status)``), ``clear_requests()``, ``count(path=None, status=None, method=None)``,
+  ``used_weight_1m``, ``reset_limits()``.
+- Account: ``add_api_key(key, secret, permissions=("SPOT",))``, ``add_orders(symbol, orders)``,
+  ``generate_orders(symbol, start_ms, end_ms, count, seed=0, same_ms_share=0.25)``,
+  ``update_order(symbol, order_id, status=..., executed_qty=..., update_time=..., ...)``,
+  ``orders(symbol)``. Order ids are ``time_ms * 100 + n`` (grow with creation time).
+
+Endpoints (GET; errors ``{"code", "msg"}`` as Binance; unknown path 404, other methods 405;
+unknown parameters -1104, duplicated ones -1101, malformed numbers -1100)
+-------------------------------------------------------------------------------------------
+- ``/api/v3/ping`` (1), ``/api/v3/time`` (1).
+- ``/api/v3/exchangeInfo`` (20) ``[symbol= | symbols=["A","B"]] [symbolStatus=]``; unknown
+  symbol -1121.
+- ``/api/v3/klines`` (2) symbol, interval (1s…1M; else -1120), startTime, endTime, limit
+  (default 500, 1..1000 else -1130), timeZone (ignored). With startTime: the oldest candles
+  with open_time >= startTime, not past endTime; otherwise the newest ``limit`` candles with
+  open_time <= endTime (or now). Gaps are skipped (the limit counts existing candles).
+  Values are a deterministic function of (symbol, interval, open_time): a hash-seeded
+  price path (next open == previous close), valid OHLC, 8-decimal strings, about one price
+  in 37 using all 8 decimals. No candles before the symbol's listing: 2017-08-17 04:00 UTC for BTCUSDT, ETHUSDT
+  and unknown symbols, the real dates for BNBUSDT, SOLUSDT, ETHBTC, BTCUSD; ``listed_ms=``
+  overrides it for all symbols.
+- ``/api/v3/depth`` (5/25/50/250 by limit; default 100, > 5000 truncated to 5000).
+- ``/api/v3/allOrders`` (20, USER_DATA): X-MBX-APIKEY (missing -2014, unknown -2015),
+  timestamp (-1102), signature = hex HMAC-SHA256 of the raw query string without the
+  signature component (-1022), recvWindow default 5000, > 60000 -1131, -1021 if the
+  timestamp is >= 1000 ms ahead of ``server_time_ms`` or older than recvWindow. symbol,
+  orderId (>=), startTime/endTime (filter ``time``; > 24 h apart -1127), limit (500, max
+  1000). Ascending by orderId; with orderId or startTime the first ``limit`` matches,
+  otherwise the most recent ``limit``.
+
+Rate limits: every response carries ``X-MBX-USED-WEIGHT-1M`` and ``X-MBX-USED-WEIGHT`` (the
+window's weight after the request). Windows are ``window_s`` seconds of real wall-clock
+time. Over ``weight_limit_1m`` -> 429, -1003, ``Retry-After`` (seconds to the window's end,
+>= 1), not charged. Requests sent while a Retry-After runs: ``hammer_grace`` (default 1)
+are answered normally (usually 429 again), the next one starts a ban: 418 with
+``Retry-After`` for every request during ``ban_seconds``. 4xx/5xx answers of valid routes
+are charged their weight (injected 429s are not).
+"""
+
+from .account import sign
+from .exchange import ExchangeStandIn
+from .intervals import INTERVALS
+from .prices import SymbolSpec
+from .server import FAULT_KINDS, RequestRecord
+
+__all__ = ["ExchangeStandIn", "RequestRecord", "SymbolSpec", "FAULT_KINDS", "INTERVALS", "sign"]

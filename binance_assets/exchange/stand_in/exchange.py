@@ -1,0 +1,226 @@
+"""``ExchangeStandIn``: the Python face of the stand-in (see the package docstring)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+
+from .account import ApiKeys, OrderStore, generate_orders
+from .limits import RateLimiter
+from .market import Market
+from .prices import SymbolSpec
+from .server import FAULT_KINDS, Fault, HttpServerThread, RequestRecord
+
+
+class ExchangeStandIn:
+    """An HTTP stand-in for the Binance Spot REST API on 127.0.0.1 (a context manager)."""
+
+    def __init__(
+        self,
+        symbols: Iterable[str | SymbolSpec] = ("BTCUSDT", "ETHUSDT"),
+        now_ms: int | None = None,
+        weight_limit_1m: int = 6000,
+        latency_s: float = 0.0,
+        *,
+        window_s: float = 60.0,
+        ban_seconds: float = 120.0,
+        hammer_grace: int = 1,
+        timeout_fault_s: float = 5.0,
+        server_time_offset_ms: int = 0,
+        listed_ms: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        self.market = Market(symbols, listed_ms=listed_ms)
+        self.limiter = RateLimiter(weight_limit_1m, window_s, ban_seconds, hammer_grace)
+        self.api_keys = ApiKeys()
+        self.orders_store = OrderStore()
+        self.latency_s = latency_s
+        self.timeout_fault_s = timeout_fault_s
+        self.server_time_offset_ms = server_time_offset_ms
+        self._now_ms = None if now_ms is None else int(now_ms)
+        self._host, self._port = host, port
+        self._http: HttpServerThread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._requests: list[RequestRecord] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "ExchangeStandIn":
+        if self._http is None:
+            self._stop.clear()
+            self._http = HttpServerThread(self, self._host, self._port)
+            self._http.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()  # wakes handlers sleeping in latency / "timeout" faults
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
+
+    close = stop
+
+    def __enter__(self) -> "ExchangeStandIn":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._http is None:
+            raise RuntimeError("the stand-in is not running: use start() or `with`")
+        return self._http.port
+
+    @property
+    def url(self) -> str:
+        """Origin, e.g. ``http://127.0.0.1:40123`` (python-binance: ``client.API_URL = url + "/api"``)."""
+        return f"http://{self._http.host if self._http else self._host}:{self.port}"
+
+    # ------------------------------------------------------------------ clocks
+    @property
+    def server_time_ms(self) -> int:
+        """The exchange's clock: real time + ``server_time_offset_ms``. Answers ``/api/v3/time``
+        and is what signed requests' ``timestamp``/``recvWindow`` are checked against."""
+        return int(time.time() * 1000) + self.server_time_offset_ms
+
+    @property
+    def now_ms(self) -> int:
+        """The market clock: the fixed ``now_ms`` if one was set, else ``server_time_ms``.
+        No candle opens after it; the candle containing it is still open; orders created
+        after it do not exist yet; the order book is drawn at it."""
+        return self._now_ms if self._now_ms is not None else self.server_time_ms
+
+    @now_ms.setter
+    def now_ms(self, value: int | None) -> None:
+        self._now_ms = None if value is None else int(value)
+
+    def set_now(self, ms: int | None) -> None:
+        """Fix the market clock at ``ms`` (None: follow real time again)."""
+        self.now_ms = ms
+
+    def advance(self, ms: int) -> int:
+        """Move a fixed market clock forward by ``ms``; returns the new now."""
+        self._now_ms = self.now_ms + int(ms)
+        return self._now_ms
+
+    # ------------------------------------------------------------------ market data
+    def add_symbol(self, symbol: str | SymbolSpec, listed_ms: int | None = None) -> SymbolSpec:
+        return self.market.add_symbol(symbol, listed_ms)
+
+    def set_symbol_status(self, symbol: str, status: str) -> None:
+        """e.g. "BREAK" or "HALT" (exchangeInfo's ``status``); klines are unaffected."""
+        self.market.spec(symbol).status = status
+
+    def remove_candles(self, symbol: str, open_times: Iterable[int], interval: str = "1m") -> None:
+        """Gaps: the exchange never produced these candles (of ``interval``)."""
+        self.market.remove_candles(symbol, open_times, interval)
+
+    def remove_range(self, symbol: str, start_ms: int, end_ms: int, interval: str = "1m") -> None:
+        """A halt: no ``interval`` candle opening in [start_ms, end_ms)."""
+        self.market.remove_range(symbol, start_ms, end_ms, interval)
+
+    def correct_candle(self, symbol: str, open_time: int, interval: str = "1m", **values) -> None:
+        """Later responses return these values (open, high, low, close, volume, quote_volume,
+        trades, taker_buy_base, taker_buy_quote; amounts as strings/Decimals)."""
+        self.market.correct_candle(symbol, open_time, interval, **values)
+
+    def candles(self, symbol: str, interval: str = "1m", start_ms: int | None = None, end_ms: int | None = None,
+                limit: int = 1000) -> list[list]:
+        """What ``GET /api/v3/klines`` would answer now (JSON-decoded rows), without HTTP or weight."""
+        return [c.row() for c in self.market.klines(symbol, interval, self.now_ms, start_ms, end_ms, limit)]
+
+    # ------------------------------------------------------------------ faults
+    def fail_next(self, n: int, kind: str, seconds: float | None = None, path: str | None = None) -> None:
+        """Answer the next ``n`` requests to data endpoints (exchangeInfo, klines, depth,
+        allOrders; or only ``path``) with a fault: "500", "502" (HTML body), "503",
+        "truncated" (200, body cut in half, connection closed), "timeout" (sleeps
+        ``seconds`` or ``timeout_fault_s``, then answers normally) or "429" (Retry-After
+        ``seconds`` or 1; hammering rules apply)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {FAULT_KINDS}")
+        if seconds is None:
+            seconds = self.timeout_fault_s if kind == "timeout" else 1.0
+        with self._lock:
+            self._faults.extend(Fault(kind, float(seconds), path) for _ in range(n))
+
+    @property
+    def pending_faults(self) -> int:
+        with self._lock:
+            return len(self._faults)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for i, f in enumerate(self._faults):
+                if f.path is None or f.path == path:
+                    return self._faults.pop(i)
+        return None
+
+    def _sleep(self, seconds: float) -> None:
+        self._stop.wait(seconds)
+
+    # ------------------------------------------------------------------ observation
+    def _record(self, record: RequestRecord) -> None:
+        with self._lock:
+            self._requests.append(record)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of every answered request, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def count(self, path: str | None = None, status: int | None = None, method: str | None = None) -> int:
+        with self._lock:
+            return sum(
+                1 for r in self._requests
+                if (path is None or r.path == path) and (status is None or r.status == status)
+                and (method is None or r.method == method)
+            )
+
+    @property
+    def used_weight_1m(self) -> int:
+        """Weight used in the current rate-limit window (the X-MBX-USED-WEIGHT-1M value)."""
+        return self.limiter.used()
+
+    def reset_limits(self) -> None:
+        """Forget used weight, pending Retry-After and bans."""
+        self.limiter.reset()
+
+    # ------------------------------------------------------------------ account
+    def add_api_key(self, key: str, secret: str, permissions: Iterable[str] = ("SPOT",)) -> None:
+        self.api_keys.add(key, secret, tuple(permissions))
+
+    def add_orders(self, symbol: str, orders: Iterable[dict]) -> list[dict]:
+        """Add orders (camelCase or snake_case fields; ``time`` required; missing ``orderId``
+        = time_ms * 100 + n). Returns them completed as allOrders will show them."""
+        self.market.spec(symbol)
+        return self.orders_store.add(symbol, orders)
+
+    def generate_orders(self, symbol: str, start_ms: int, end_ms: int, count: int, seed: int = 0,
+                        same_ms_share: float = 0.25) -> list[dict]:
+        """Add ``count`` deterministic realistic orders created in [start_ms, end_ms)."""
+        spec = self.market.spec(symbol)
+        orders = generate_orders(spec, self.market.paths[symbol], start_ms, end_ms, count, seed, same_ms_share)
+        return self.orders_store.add(symbol, orders)
+
+    def update_order(self, symbol: str, order_id: int, **changes) -> dict:
+        """Change an order after creation, e.g. ``status="FILLED", executed_qty="0.01",
+        update_time=ms`` (default updateTime: max(old, now_ms)); cummulativeQuoteQty follows
+        executedQty unless given."""
+        return self.orders_store.update(symbol, order_id, self.now_ms, self.market.paths[symbol], **changes)
+
+    def orders(self, symbol: str) -> list[dict]:
+        """All orders of ``symbol`` (including any created after now_ms), by orderId."""
+        return self.orders_store.all(symbol)
