@@ -24,9 +24,11 @@ def klines_hourly() -> dg.ScheduleDefinition:
     ],
 )
 def test_each_tick_materialises_the_hour_that_just_ended(klines_hourly, tick, hour):
+    # Close the context (and the instance it opens) before the test's instance: left to the garbage
+    # collector, it would later restore a dead instance's state storage and break other tests.
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
-        result = klines_hourly.evaluate_tick(context)
+        with dg.build_schedule_context(instance, scheduled_execution_time=tick) as context:
+            result = klines_hourly.evaluate_tick(context)
 
     [request] = result.run_requests
     assert request.partition_key == hour
