@@ -1,6 +1,6 @@
 """The hourly klines run, and whether schedules start out running.
 
-A schedule's first state comes from ``SCHEDULES_ENABLED``: true (docker compose sets it) starts it
+A schedule's first state comes from ``SCHEDULES_ENABLED``: true (meant for docker compose) starts it
 RUNNING, anything else STOPPED, so a local ``./scripts/dev`` — whose default exchange is the real
 Binance — fetches nothing until you switch a schedule on in the UI. Once switched in the UI, the
 instance remembers that state and the variable no longer matters for it.
