@@ -17,11 +17,26 @@ DEFAULT_LAKE_URL = "./data/lake"
 DEFAULT_CLICKHOUSE_DIR = "./data/clickhouse"
 DEFAULT_DATABASE = "binance"
 DEFAULT_PARTITIONS_START = "2024-01-01-00:00"
+DEFAULT_TESTNET_URL = "https://testnet.binance.vision"
+DEFAULT_ORDER_BOOK_DEPTH_LIMIT = 100
+DEFAULT_ORDER_BOOK_SNAPSHOT_CRON = "*/5 * * * *"
+DEFAULT_SYMBOLS_REFRESH_CRON = "0 0 * * *"
 
 
 def env_or_default(name: str, default: str) -> "str | dg.EnvVar":
     """``EnvVar(name)`` when the variable is set, else the embedded default."""
     return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def env_int_or_default(name: str, default: int) -> "int | dg.IntEnvVar":
+    """``EnvVar.int(name)`` when the variable is set, else the default."""
+    return dg.EnvVar.int(name) if os.environ.get(name) else default
+
+
+def env_or_none(name: str) -> "dg.EnvVar | None":
+    """``EnvVar(name)`` when the variable is set, else None: for optional secrets such as API keys,
+    whose values must never be embedded in the definitions (EnvVar keeps them out of the UI)."""
+    return dg.EnvVar(name) if os.environ.get(name) else None
 
 
 def embedded_clickhouse_url(directory: str = DEFAULT_CLICKHOUSE_DIR) -> str:
@@ -30,6 +45,30 @@ def embedded_clickhouse_url(directory: str = DEFAULT_CLICKHOUSE_DIR) -> str:
 
 class ConfigurationError(NotRetryable, ValueError):
     """Bad configuration: the message names the variable and how to fix it. Never retried."""
+
+
+def cron_from_env(name: str, default: str) -> str:
+    """A schedule's cron string from the environment (read when the definitions load), validated."""
+    from dagster._utils.schedules import is_valid_cron_string  # Dagster's own rule for schedules
+
+    value = os.environ.get(name, "").strip() or default
+    if not is_valid_cron_string(value):
+        raise ConfigurationError(
+            f"{name}={value!r} is not a 5-field cron expression (minute hour day month weekday): set e.g. {default!r}."
+        )
+    return value
+
+
+def running_schedule(name: str, job, cron_variable: str, default_cron: str, why: str) -> dg.ScheduleDefinition:
+    """A UTC schedule on the cron in ``cron_variable``, running from the start (``why`` says why)."""
+    return dg.ScheduleDefinition(
+        name=name,
+        job=job,
+        cron_schedule=cron_from_env(cron_variable, default_cron),
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"On {cron_variable} (default {default_cron!r}, UTC); running from the start: {why}",
+    )
 
 
 TRUE_WORDS = ("1", "true", "yes", "on")

@@ -5,7 +5,11 @@ import os
 # Partitions reach back to 2018 so tests can replay Binance's known outages.
 os.environ.setdefault("PARTITIONS_START", "2018-01-01-00:00")
 
+import secrets  # noqa: E402
+import time  # noqa: E402
+
 import clickhouse_connect  # noqa: E402
+import dagster as dg  # noqa: E402
 import pytest  # noqa: E402
 
 from binance_assets_tests.harness import Pipeline  # noqa: E402
@@ -38,3 +42,32 @@ def clickhouse_query(pipeline):
             client.close()
 
     return query
+
+
+@pytest.fixture
+def credentials(stand_in, monkeypatch) -> dict:
+    """A read key registered with the stand-in, in BINANCE_API_KEY / BINANCE_API_SECRET, and the
+    exchange settings that read them (as ``dg.EnvVar``, the way ``build_resources`` does)."""
+    key, secret = f"testkey{secrets.token_hex(28)}", f"testsecret{secrets.token_hex(27)}"
+    stand_in.add_api_key(key, secret)
+    monkeypatch.setenv("BINANCE_API_KEY", key)
+    monkeypatch.setenv("BINANCE_API_SECRET", secret)
+    return {"api_key": dg.EnvVar("BINANCE_API_KEY"), "api_secret": dg.EnvVar("BINANCE_API_SECRET")}
+
+
+# 2024-02-29 22:10 UTC: where the live stand-in's server clock starts (order-book snapshots).
+LIVE_START_MS = 1_709_244_600_000
+
+
+@pytest.fixture
+def live_stand_in():
+    """A stand-in whose exchange clock runs (from LIVE_START_MS) and whose market follows it, as
+    live snapshots need: move it on with ``server_time_offset_ms += ms``."""
+    offset = LIVE_START_MS - int(time.time() * 1000)
+    with ExchangeStandIn(symbols=("BTCUSDT", "ETHUSDT"), server_time_offset_ms=offset) as exchange:
+        yield exchange
+
+
+@pytest.fixture
+def live_pipeline(live_stand_in, tmp_path) -> Pipeline:
+    return Pipeline(live_stand_in, tmp_path)

@@ -31,14 +31,16 @@ class Pipeline:
 
     def materialize(
         self,
-        partition: str,
+        partition: str | None,
         *,
         last: str | None = None,
         selection: "list[str] | dg.AssetSelection | None" = None,
+        group: str = "klines",
         raise_on_error: bool = True,
         **exchange_overrides,
     ) -> dg.ExecuteInProcessResult:
-        """One partition, or partition..last as one single-run backfill."""
+        """One partition, or partition..last as one single-run backfill, of ``selection`` (default:
+        the assets of ``group`` and their checks); partition None for unpartitioned assets."""
         tags = {}
         if last is not None:
             tags = {"dagster/asset_partition_range_start": partition, "dagster/asset_partition_range_end": last}
@@ -48,9 +50,14 @@ class Pipeline:
             tags=tags,
             resources=self.resources(**exchange_overrides),
             instance=self.instance,
-            selection=selection,
+            selection=dg.AssetSelection.groups(group) if selection is None else selection,
             raise_on_error=raise_on_error,
         )
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The first failed step's error as the UI shows it: message, stack and any causes."""
+    return str(result.get_step_failure_events()[0].step_failure_data.error)
 
 
 def evaluations(result: dg.ExecuteInProcessResult, check_name: str) -> dict[str, dg.AssetCheckEvaluation]:

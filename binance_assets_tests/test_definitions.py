@@ -1,5 +1,6 @@
 """The code location as users drive it from scripts: the real `dagster asset materialize` CLI."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,15 @@ def test_definitions_load_with_every_asset_and_check():
     graph = defs.resolve_asset_graph()
     assert {"raw_klines", "klines_parquet", "clickhouse_klines"} <= {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"klines_complete", "klines_ohlc_valid", "klines_reconciled"} <= {k.name for k in graph.asset_check_keys}
+    assert {
+        "raw_orders", "orders_parquet", "clickhouse_orders", "raw_order_book", "order_book_parquet",
+        "clickhouse_order_book", "exchange_info", "clickhouse_symbols",
+    } <= {k.to_user_string() for k in graph.get_all_asset_keys()}  # fmt: skip
+    assert {
+        "orders_unique", "orders_quantities_valid", "orders_known_values", "orders_created_in_hour",
+        "orders_reconciled", "order_book_snapshots_collected", "order_book_not_crossed", "order_book_levels_valid",
+        "order_book_reconciled", "configured_symbols_trading",
+    } <= {k.name for k in graph.asset_check_keys}  # fmt: skip
 
 
 @pytest.fixture
@@ -36,9 +46,9 @@ def cli_env(stand_in, tmp_path):
     }
 
 
-def materialize_cli(env: dict, *partition_args: str) -> subprocess.CompletedProcess:
+def materialize_cli(env: dict, *partition_args: str, select: str = "group:klines") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [DAGSTER, "asset", "materialize", "-m", "binance_assets.definitions", "--select", "group:klines", *partition_args],
+        [DAGSTER, "asset", "materialize", "-m", "binance_assets.definitions", "--select", select, *partition_args],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -72,3 +82,23 @@ def test_cli_partition_range_is_one_run_with_full_pages(cli_env, stand_in):
     assert stand_in.count(path="/api/v3/klines") == 2 * 3  # 2,880 candles a symbol: 3 pages each
     assert warehouse_counts(cli_env) == (2 * 2880, 2 * 2880)
     assert done.stderr.count("ASSET_CHECK_EVALUATION") == 3 * 48 and "did not pass" not in done.stderr
+
+
+def test_cli_fetches_orders_with_keys_from_the_environment(cli_env, stand_in, credentials, tmp_path):
+    stand_in.generate_orders("BTCUSDT", 1_709_244_000_000, 1_709_247_600_000, 1500, seed=31)  # 22:00–23:00
+    env = {**cli_env, "BINANCE_API_KEY": os.environ["BINANCE_API_KEY"], "BINANCE_API_SECRET": os.environ["BINANCE_API_SECRET"]}
+    done = materialize_cli(env, "--partition", "2024-02-29-22:00", select="raw_orders")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = tmp_path / "lake/raw/orders/symbol=BTCUSDT/year=2024/month=02/day=29/hour=22/_SUCCESS"
+    assert json.loads(manifest.read_text())["rows"] == 1500
+    assert env["BINANCE_API_KEY"] not in done.stderr + done.stdout
+    assert env["BINANCE_API_SECRET"] not in done.stderr + done.stdout
+
+
+def test_cli_orders_without_keys_fail_naming_the_variables(cli_env, stand_in):
+    env = {k: v for k, v in cli_env.items() if k not in ("BINANCE_API_KEY", "BINANCE_API_SECRET")}
+    done = materialize_cli(env, "--partition", "2024-02-29-22:00", select="raw_orders")
+
+    assert done.returncode != 0
+    assert "BINANCE_API_KEY and BINANCE_API_SECRET are not set" in done.stderr

@@ -1,13 +1,12 @@
 """``raw_klines``: the exchange's 1-minute candles, exactly as sent, one lake folder per symbol-hour."""
 
-import json
 import time
 from collections.abc import Iterator
 
 import dagster as dg
 
+from binance_assets.exchange.raw import raw_result, write_raw_hour
 from binance_assets.exchange.resource import BinanceExchange
-from binance_assets.lake.layout import raw_file
 from binance_assets.lake.resource import LakeResource
 from binance_assets.partitions import HOUR_MS, hourly_partitions, hours_in, to_ms
 from binance_assets.retries import EXCHANGE_RETRY_POLICY
@@ -37,6 +36,7 @@ def _candles(exchange: BinanceExchange, symbol: str, start_ms: int, end_ms: int,
 def raw_klines(
     context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource
 ) -> dg.MaterializeResult:
+    exchange.validate_symbols()
     hours = hours_in(context)
     started = time.perf_counter()
     rows_by_symbol: dict[str, int] = {}
@@ -52,22 +52,7 @@ def raw_klines(
             while pending is not None and pending[0] < hour_end:
                 bucket.append(pending)
                 pending = next(candles, None)
-            # An hour the exchange returned nothing for is still written: [] records that it had none.
-            lake.write_partition(
-                raw_file("klines", symbol, hour),
-                json.dumps(bucket, separators=(",", ":")).encode(),
-                {"rows": len(bucket), "fetched_at_ms": fetched_at, "symbol": symbol},
-            )
-            total += len(bucket)
+            total += write_raw_hour(lake, "klines", symbol, hour, bucket, fetched_at)
         rows_by_symbol[symbol] = total
         context.log.info(f"{symbol}: {total:,} candles written to the raw lake for {len(hours)} hour(s)")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(rows_by_symbol.values()),
-            "rows_by_symbol": rows_by_symbol,
-            "hours": len(hours),
-            "seconds": round(time.perf_counter() - started, 3),
-            "lake_path": dg.MetadataValue.path(lake.store.uri(raw_file("klines", exchange.symbol_list[0], hours[0]))),
-            **exchange.stats.as_metadata(),
-        }
-    )
+    return raw_result(exchange, lake, "klines", rows_by_symbol, hours, started)

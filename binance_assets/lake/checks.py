@@ -1,6 +1,8 @@
-"""Lake-side checks of ``klines_parquet``, verified with DuckDB — an engine independent of the
-polars code that wrote the files."""
+"""Lake-side checks of the clean Parquet, verified with DuckDB — an engine independent of the
+polars code that wrote the files. ``hourly_lake_check`` builds one for any dataset; the klines
+checks are here, the other datasets' beside their assets."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 import dagster as dg
@@ -16,30 +18,61 @@ from binance_assets.partitions import MINUTE_MS, hourly_partitions, hours_in, to
 
 MINUTES = 60
 MAX_LISTED = 20
+PARQUET_FILES = "read_parquet($files, filename = true)"
 
 
-def _files(context, exchange: BinanceExchange, lake: LakeResource):
+def _files(context, exchange: BinanceExchange, lake: LakeResource, dataset: str):
     """(symbol, hour, path) of every symbol-hour the check covers, split into complete and missing."""
     complete, missing = [], []
     for symbol in exchange.symbol_list:
         for hour in hours_in(context):
-            path = clean_file("klines", symbol, hour)
+            path = clean_file(dataset, symbol, hour)
             (complete if lake.manifest(path) is not None else missing).append((symbol, hour, path))
     return complete, missing
 
 
-def _per_file(duckdb: DuckDBResource, lake: LakeResource, complete, select: str) -> dict[str, tuple]:
-    """One aggregate row per Parquet file, keyed by lake path."""
+def _per_file(
+    duckdb: DuckDBResource, lake: LakeResource, complete, select: str, source: str = PARQUET_FILES
+) -> dict[str, tuple]:
+    """One aggregate row per Parquet file, keyed by lake path (none for a file without rows).
+
+    ``source`` is what the aggregates read: the files themselves, or a subquery over
+    ``PARQUET_FILES`` that keeps the ``filename`` column (for window functions)."""
     if not complete:
         return {}
     paths = [path for _, _, path in complete]
     with lake.local_files(paths) as files, duckdb.get_connection() as con:
         by_file = dict(zip(files, paths, strict=True))
-        rows = con.execute(
-            f"SELECT filename, {select} FROM read_parquet($files, filename = true) GROUP BY filename",
-            {"files": files},
-        ).fetchall()
+        rows = con.execute(f"SELECT filename, {select} FROM {source} GROUP BY filename", {"files": files}).fetchall()
     return {by_file[row[0]]: row[1:] for row in rows}
+
+
+def hourly_lake_check(
+    asset: dg.AssetsDefinition,
+    dataset: str,
+    name: str,
+    description: str,
+    select: str,
+    judge: Callable[[datetime, tuple | None], Verdict],
+    source: str = PARQUET_FILES,
+) -> dg.AssetChecksDefinition:
+    """A per-hour check of ``asset``'s Parquet: ``select`` aggregates each symbol-hour's file with
+    DuckDB, ``judge(hour, figures)`` turns them into a verdict (figures None: the file has no rows)."""
+
+    @dg.asset_check(asset=asset, name=name, partitions_def=hourly_partitions, description=description)
+    def check(
+        context: dg.AssetCheckExecutionContext, exchange: BinanceExchange, lake: LakeResource, duckdb: DuckDBResource
+    ):
+        complete, missing = _files(context, exchange, lake, dataset)
+        figures = _per_file(duckdb, lake, complete, select, source)
+        verdicts = HourlyVerdicts()
+        for symbol, hour, path in complete:
+            verdicts.add(symbol, hour, judge(hour, figures.get(path)))
+        for symbol, hour, _ in missing:
+            verdicts.add(symbol, hour, missing_file("Parquet file"))
+        yield from verdicts.evaluations(context)
+
+    return check
 
 
 def _minutes(times: list[int]) -> str:
@@ -83,18 +116,15 @@ def completeness_verdict(hour: datetime, open_times: list[int]) -> Verdict:
     return Verdict(passed, severity, metadata)
 
 
-@dg.asset_check(asset=klines_parquet, partitions_def=hourly_partitions, description="60 distinct 1-minute candles per symbol-hour: no gaps, no duplicates. Known exchange outages warn; any other gap is an error.")
-def klines_complete(
-    context: dg.AssetCheckExecutionContext, exchange: BinanceExchange, lake: LakeResource, duckdb: DuckDBResource
-):
-    complete, missing = _files(context, exchange, lake)
-    times = _per_file(duckdb, lake, complete, "list(epoch_ms(open_time))")
-    verdicts = HourlyVerdicts()
-    for symbol, hour, path in complete:
-        verdicts.add(symbol, hour, completeness_verdict(hour, times.get(path, ([],))[0]))
-    for symbol, hour, _ in missing:
-        verdicts.add(symbol, hour, missing_file("Parquet file"))
-    yield from verdicts.evaluations(context)
+klines_complete = hourly_lake_check(
+    klines_parquet,
+    "klines",
+    "klines_complete",
+    "60 distinct 1-minute candles per symbol-hour: no gaps, no duplicates. Known exchange outages warn; "
+    "any other gap is an error.",
+    "list(epoch_ms(open_time))",
+    lambda hour, figures: completeness_verdict(hour, figures[0] if figures else []),
+)
 
 
 OHLC_AGGREGATES = """
@@ -107,17 +137,17 @@ OHLC_AGGREGATES = """
 """
 
 
-@dg.asset_check(asset=klines_parquet, partitions_def=hourly_partitions, description="low ≤ min(open, close), high ≥ max(open, close), volumes ≥ 0, close_time = open_time + 59,999 ms.")
-def klines_ohlc_valid(
-    context: dg.AssetCheckExecutionContext, exchange: BinanceExchange, lake: LakeResource, duckdb: DuckDBResource
-):
-    complete, missing = _files(context, exchange, lake)
-    figures = _per_file(duckdb, lake, complete, OHLC_AGGREGATES)
-    verdicts = HourlyVerdicts()
-    for symbol, hour, path in complete:
-        candles, bad_ohlc, negative, bad_close = figures.get(path, (0, 0, 0, 0))
-        metadata = {"candles": candles, "bad_ohlc": bad_ohlc, "negative_volume": negative, "bad_close_time": bad_close}
-        verdicts.add(symbol, hour, Verdict(not (bad_ohlc or negative or bad_close), metadata=metadata))
-    for symbol, hour, _ in missing:
-        verdicts.add(symbol, hour, missing_file("Parquet file"))
-    yield from verdicts.evaluations(context)
+def _ohlc_verdict(hour: datetime, figures: tuple | None) -> Verdict:
+    candles, bad_ohlc, negative, bad_close = figures or (0, 0, 0, 0)
+    metadata = {"candles": candles, "bad_ohlc": bad_ohlc, "negative_volume": negative, "bad_close_time": bad_close}
+    return Verdict(not (bad_ohlc or negative or bad_close), metadata=metadata)
+
+
+klines_ohlc_valid = hourly_lake_check(
+    klines_parquet,
+    "klines",
+    "klines_ohlc_valid",
+    "low ≤ min(open, close), high ≥ max(open, close), volumes ≥ 0, close_time = open_time + 59,999 ms.",
+    OHLC_AGGREGATES,
+    _ohlc_verdict,
+)

@@ -1,18 +1,12 @@
 """``klines_parquet``: one sorted, typed Parquet file per symbol-hour."""
 
-import json
-import time
-
-import dagster as dg
 import polars as pl
 
 from binance_assets.exchange.klines import raw_klines
-from binance_assets.exchange.resource import BinanceExchange
+from binance_assets.lake.cleaning import MissingUpstreamError, from_raw_array, hourly_parquet, raw_rows
 from binance_assets.lake.frames import exact_decimals, ms_timestamps
-from binance_assets.lake.layout import clean_file, raw_file
-from binance_assets.lake.resource import LakeResource
-from binance_assets.partitions import hourly_partitions, hours_in
-from binance_assets.preview import preview
+
+__all__ = ["MissingUpstreamError", "klines_frame", "klines_parquet", "raw_rows"]
 
 # Binance's 12 kline fields, in order.
 RAW_FIELDS = [
@@ -47,49 +41,9 @@ def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int) -> pl.DataFr
     return frame.select(CLEAN_COLUMNS).sort("open_time")
 
 
-class MissingUpstreamError(RuntimeError):
-    pass
-
-
-def raw_rows(lake: LakeResource, dataset: str, symbol: str, hour) -> tuple[list, dict]:
-    """A complete raw partition's rows and manifest, or a clear error naming what to materialise."""
-    path = raw_file(dataset, symbol, hour)
-    data = lake.read(path)
-    if data is None:
-        raise MissingUpstreamError(
-            f"No complete raw {dataset} for {symbol} at {hour:%Y-%m-%d %H}:00 UTC ({path} or its _SUCCESS "
-            f"is missing): materialise raw_{dataset} for this partition first."
-        )
-    return json.loads(data), lake.manifest(path)
-
-
-@dg.asset(
-    deps=[raw_klines],
-    partitions_def=hourly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="klines",
-    kinds={"polars", "parquet"},
-    description="Clean 1-minute candles: exact Decimal(38,8) prices and volumes, UTC ms timestamps.",
+klines_parquet = hourly_parquet(
+    "klines",
+    raw_klines,
+    "Clean 1-minute candles: exact Decimal(38,8) prices and volumes, UTC ms timestamps.",
+    from_raw_array("klines", klines_frame),
 )
-def klines_parquet(
-    context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource
-) -> dg.MaterializeResult:
-    started = time.perf_counter()
-    rows = 0
-    last = None
-    hours = hours_in(context)
-    for symbol in exchange.symbol_list:
-        for hour in hours:
-            candles, manifest = raw_rows(lake, "klines", symbol, hour)
-            last = klines_frame(symbol, candles, manifest["fetched_at_ms"])
-            lake.write_parquet(clean_file("klines", symbol, hour), last, {"rows": last.height})
-            rows += last.height
-        context.log.info(f"{symbol}: {len(hours)} Parquet file(s) written")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": rows,
-            "files": len(hours) * len(exchange.symbol_list),
-            "seconds": round(time.perf_counter() - started, 3),
-            "preview": preview(last),
-        }
-    )

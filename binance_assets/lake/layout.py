@@ -43,8 +43,26 @@ def clean_file(dataset: str, symbol: str, hour: datetime) -> str:
     return f"{partition_dir(CLEAN, dataset, symbol, hour)}/{dataset}.parquet"
 
 
+def daily_file(zone: str, dataset: str, day: datetime) -> str:
+    """A dataset fetched whole once a day (exchangeInfo): ``{zone}/{dataset}/year=/month=/day=/{dataset}.json``."""
+    return f"{zone}/{dataset}/year={day:%Y}/month={day:%m}/day={day:%d}/{dataset}.json"
+
+
+def snapshot_file(dataset: str, symbol: str, snapshot_ms: int) -> str:
+    """A raw file of a dataset collected live (order-book snapshots), named by its snapshot time:
+    ``.../hour=HH/20240301T000500.123Z.json``, sorting in time order."""
+    moment = datetime.fromtimestamp(snapshot_ms / 1000, UTC)
+    name = f"{moment:%Y%m%dT%H%M%S}.{snapshot_ms % 1000:03d}Z.json"
+    return f"{partition_dir(RAW, dataset, symbol, moment.replace(minute=0, second=0, microsecond=0))}/{name}"
+
+
+def sibling(path: str, name: str) -> str:
+    """Another file in the same partition folder."""
+    return f"{path.rsplit('/', 1)[0]}/{name}"
+
+
 def marker_for(path: str) -> str:
-    return f"{path.rsplit('/', 1)[0]}/{SUCCESS_MARKER}"
+    return sibling(path, SUCCESS_MARKER)
 
 
 def parse(relative_path: str) -> LakeFile | None:

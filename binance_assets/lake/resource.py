@@ -45,6 +45,21 @@ class LakeResource(dg.ConfigurableResource):
         self.store.put(path, data)
         self.store.put(marker, json.dumps(manifest, sort_keys=True).encode())
 
+    def append_to_partition(self, path: str, data: bytes, entry: dict) -> dict:
+        """Add one file to a partition folder that grows while its hour runs (order-book snapshots).
+
+        The file goes first, then the ``_SUCCESS`` manifest is replaced (one atomic write) by one
+        listing it under ``files``: a crash in between leaves an unlisted file that readers ignore,
+        never a listed file that is missing. Returns the new manifest.
+        """
+        marker = marker_for(path)
+        self.store.put(path, data)
+        manifest = self.manifest(path) or {"files": []}
+        manifest["files"] = [*(f for f in manifest["files"] if f["file"] != entry["file"]), entry]
+        manifest["rows"] = sum(f.get("rows", 0) for f in manifest["files"])
+        self.store.put(marker, json.dumps(manifest, sort_keys=True).encode())
+        return manifest
+
     def manifest(self, path: str) -> dict | None:
         """The ``_SUCCESS`` manifest of the folder holding ``path``; None if it is incomplete."""
         raw = self.store.get(marker_for(path))

@@ -3,6 +3,7 @@
 import io
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import dagster as dg
@@ -10,9 +11,10 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from binance_assets.checks import HourlyVerdicts, Verdict, missing_file
+from binance_assets.exchange.resource import BinanceExchange
 from binance_assets.lake.layout import clean_file, raw_file
 from binance_assets.lake.resource import LakeResource
-from binance_assets.partitions import HOUR_MS, to_ms
+from binance_assets.partitions import HOUR_MS, hourly_partitions, hours_in, to_ms
 from binance_assets.preview import preview
 from binance_assets.warehouse.resource import ClickHouseWarehouse
 from binance_assets.warehouse.tables import TIME_COLUMNS
@@ -65,8 +67,9 @@ def _parquet_rows(lake: LakeResource, path: str) -> int | None:
     return None if data is None else pq.ParquetFile(io.BytesIO(data)).metadata.num_rows
 
 
-def _raw_rows(lake: LakeResource, path: str) -> int | None:
-    data = lake.read(path)
+def json_array_rows(lake: LakeResource, dataset: str, symbol: str, hour: datetime) -> int | None:
+    """Rows of a raw partition stored as one JSON array; None when it is incomplete."""
+    data = lake.read(raw_file(dataset, symbol, hour))
     return None if data is None else len(json.loads(data))
 
 
@@ -77,8 +80,12 @@ def reconcile_hours(
     dataset: str,
     symbols: list[str],
     hours: list[datetime],
+    raw_rows: Callable[[LakeResource, str, str, datetime], int | None] | None = None,
 ):
-    """rows in raw = rows in Parquet = rows in ClickHouse (``FINAL``), per symbol-hour."""
+    """rows in raw = rows in Parquet = rows in ClickHouse (``FINAL``), per symbol-hour.
+
+    ``raw_rows(lake, dataset, symbol, hour)`` counts a raw partition (default: one JSON array)."""
+    raw_rows = raw_rows or json_array_rows
     symbol_column, time_column = TIME_COLUMNS[dataset]
     start_ms, end_ms = to_ms(hours[0]), to_ms(hours[-1]) + HOUR_MS
     warehouse.ensure_schema()
@@ -98,7 +105,7 @@ def reconcile_hours(
     verdicts = HourlyVerdicts()
     for symbol in symbols:
         for hour in hours:
-            raw = _raw_rows(lake, raw_file(dataset, symbol, hour))
+            raw = raw_rows(lake, dataset, symbol, hour)
             parquet = _parquet_rows(lake, clean_file(dataset, symbol, hour))
             if raw is None or parquet is None:
                 verdicts.add(symbol, hour, missing_file("raw JSON" if raw is None else "Parquet file"))
@@ -113,3 +120,43 @@ def reconcile_hours(
                 ),
             )
     yield from verdicts.evaluations(context)
+
+
+def hourly_table(
+    dataset: str,
+    parquet_asset: dg.AssetsDefinition,
+    description: str,
+    raw_rows: Callable[[LakeResource, str, str, datetime], int | None] | None = None,
+) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    """``clickhouse_{dataset}`` (loads the clean Parquet) and its ``{dataset}_reconciled`` count check."""
+
+    @dg.asset(
+        name=f"clickhouse_{dataset}",
+        deps=[parquet_asset],
+        partitions_def=hourly_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=parquet_asset.group_names_by_key[parquet_asset.key],
+        kinds={"clickhouse"},
+        pool="clickhouse",
+        description=description,
+    )
+    def load(
+        context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource, warehouse: ClickHouseWarehouse
+    ) -> dg.MaterializeResult:
+        return load_hours(context, lake, warehouse, dataset, exchange.symbol_list, hours_in(context))
+
+    @dg.asset_check(
+        name=f"{dataset}_reconciled",
+        asset=load,
+        partitions_def=hourly_partitions,
+        pool="clickhouse",
+        description=f"Rows in raw JSON = rows in Parquet = rows in ClickHouse (FINAL) for every symbol-hour of {dataset}.",
+    )
+    def reconciled(
+        context: dg.AssetCheckExecutionContext, exchange: BinanceExchange, lake: LakeResource, warehouse: ClickHouseWarehouse
+    ):
+        yield from reconcile_hours(
+            context, lake, warehouse, dataset, exchange.symbol_list, hours_in(context), raw_rows=raw_rows
+        )
+
+    return load, reconciled

@@ -57,6 +57,9 @@ CONTRACT_VARS = {
     "PARTITIONS_START",
     "SQS_QUEUE_NAME",
     "SQS_DLQ_NAME",
+    "ORDER_BOOK_SNAPSHOT_CRON",
+    "ORDER_BOOK_DEPTH_LIMIT",
+    "SYMBOLS_REFRESH_CRON",
 }
 # Read by boto3 / Dagster themselves rather than by binance_assets.
 STANDARD_VARS = {

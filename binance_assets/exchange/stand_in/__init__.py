@@ -18,10 +18,13 @@ or from a shell (prints the URL, serves until Ctrl-C)::
 Public API
 ----------
 ``ExchangeStandIn(symbols=("BTCUSDT","ETHUSDT"), now_ms=None, weight_limit_1m=6000, latency_s=0.0, *,
-window_s=60.0, ban_seconds=120.0, hammer_grace=1, timeout_fault_s=5.0, server_time_offset_ms=0,
+arrival_delay_s=0.0, window_s=60.0, ban_seconds=120.0, hammer_grace=1, timeout_fault_s=5.0, server_time_offset_ms=0,
 listed_ms=None, host="127.0.0.1", port=0)``
 
 - ``start()`` / ``stop()`` (= ``close()``), or ``with``; ``url``, ``port``.
+- Latency. ``latency_s`` delays every answer; ``arrival_delay_s`` (settable) delays handling, as
+  a slow link delays a request's arrival: a signed request arriving later than its recvWindow
+  gets -1021 however well the client's clock is synced.
 - Clocks. ``server_time_ms`` = real time + ``server_time_offset_ms`` (settable, simulates the
   client's clock skew): ``/api/v3/time`` answers it and signed requests are checked against
   it. ``now_ms`` is the *market* clock: the fixed value given (settable, ``set_now(ms|None)``,
@@ -66,7 +69,8 @@ unknown parameters -1104, duplicated ones -1101, malformed numbers -1100)
   and unknown symbols, the real dates for BNBUSDT, SOLUSDT, ETHBTC, BTCUSD; ``listed_ms=``
   overrides it for all symbols.
 - ``/api/v3/depth`` (5/25/50/250 by limit; default 100, > 5000 truncated to 5000).
-- ``/api/v3/allOrders`` (20, USER_DATA): X-MBX-APIKEY (missing -2014, unknown -2015),
+- ``/api/v3/allOrders`` (20, USER_DATA): X-MBX-APIKEY (missing or malformed — outside
+  ``[A-Za-z0-9_-]{1,128}``, e.g. pasted with quotes — -2014, unknown -2015),
   timestamp (-1102), signature = hex HMAC-SHA256 of the raw query string without the
   signature component (-1022), recvWindow default 5000, > 60000 -1131, -1021 if the
   timestamp is >= 1000 ms ahead of ``server_time_ms`` or older than recvWindow. symbol,

@@ -28,6 +28,9 @@ AMOUNT_FIELDS = ("price", "origQty", "executedQty", "cummulativeQuoteQty", "stop
                  "origQuoteOrderQty")
 READ_PERMISSIONS = frozenset({"SPOT", "READ", "USER_DATA", "MARGIN", "TRADE"})
 MAX_ORDERS_PER_MS = 100  # generated order ids are time_ms * 100 + n
+# Binance keys are 64 letters and digits; '-' and '_' are let through for readable test keys. A key
+# pasted with quotes or spaces gets -2014 ("API-key format invalid."), as on api.binance.com.
+KEY_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def order_id_for(time_ms: int, n: int = 0) -> int:
@@ -51,7 +54,7 @@ class ApiKeys:
 
     def verify(self, api_key: str | None, raw_query: str, params: errors.Params, server_now: int) -> None:
         """Raise the ApiError Binance would answer for a USER_DATA request, else return."""
-        if not api_key:
+        if not api_key or not KEY_FORMAT.fullmatch(api_key):
             raise errors.bad_api_key_format()
         with self._lock:
             entry = self._keys.get(api_key)

@@ -23,6 +23,7 @@ class ExchangeStandIn:
         weight_limit_1m: int = 6000,
         latency_s: float = 0.0,
         *,
+        arrival_delay_s: float = 0.0,
         window_s: float = 60.0,
         ban_seconds: float = 120.0,
         hammer_grace: int = 1,
@@ -37,6 +38,7 @@ class ExchangeStandIn:
         self.api_keys = ApiKeys()
         self.orders_store = OrderStore()
         self.latency_s = latency_s
+        self.arrival_delay_s = arrival_delay_s
         self.timeout_fault_s = timeout_fault_s
         self.server_time_offset_ms = server_time_offset_ms
         self._now_ms = None if now_ms is None else int(now_ms)

@@ -149,6 +149,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self._finish(ex, method, path, record_params, weight, 502, _BAD_GATEWAY_HTML,
                                  "text/html", {})
                     return
+            if ex.arrival_delay_s:  # a slow link: the request reaches the exchange late
+                ex._sleep(ex.arrival_delay_s)
             body = route.handler(ex, params, self.headers, raw_query)
             params.check_all_read()
             status, payload = 200, body.encode()
