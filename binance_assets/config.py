@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from binance_assets.retries import NotRetryable
+
 DEFAULT_API_URL = "https://api.binance.com"
 DEFAULT_SYMBOLS = "BTCUSDT"
 DEFAULT_LAKE_URL = "./data/lake"
@@ -44,8 +46,8 @@ def embedded_clickhouse_url(directory: str = DEFAULT_CLICKHOUSE_DIR) -> str:
     return f"chdb://{Path(directory).resolve()}"
 
 
-class ConfigurationError(ValueError):
-    """Bad configuration: the message names the variable and how to fix it."""
+class ConfigurationError(NotRetryable, ValueError):
+    """Bad configuration: the message names the variable and how to fix it. Never retried."""
 
 
 def cron_from_env(name: str, default: str) -> str:
@@ -70,6 +72,20 @@ def running_schedule(name: str, job, cron_variable: str, default_cron: str, why:
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=f"On {cron_variable} (default {default_cron!r}, UTC); running from the start: {why}",
     )
+
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """A yes/no setting read when the definitions load; unset or empty means ``default``."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in TRUE_WORDS or raw in FALSE_WORDS:
+        return raw in TRUE_WORDS
+    raise ConfigurationError(f"{name}={raw!r} is not a yes/no value: set it to true or false.")
 
 
 def is_s3_url(url: str) -> bool:

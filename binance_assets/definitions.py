@@ -16,6 +16,7 @@ from binance_assets.lake import klines as lake_klines
 from binance_assets.lake import order_book as lake_order_book
 from binance_assets.lake import orders as lake_orders
 from binance_assets.resources import build_resources
+from binance_assets.schedules import klines_hourly_schedule, klines_job
 from binance_assets.warehouse import klines as warehouse_klines
 from binance_assets.warehouse import order_book as warehouse_order_book
 from binance_assets.warehouse import orders as warehouse_orders
@@ -31,7 +32,10 @@ CHECK_MODULES = [
     lake_checks, lake_orders, lake_order_book,
     warehouse_klines, warehouse_orders, warehouse_order_book, warehouse_symbols,
 ]  # fmt: skip
-SCHEDULES = [exchange_order_book.order_book_snapshot_schedule, exchange_symbols.symbols_daily_schedule]
+JOBS = [klines_job]
+SCHEDULES = [
+    klines_hourly_schedule, exchange_order_book.order_book_snapshot_schedule, exchange_symbols.symbols_daily_schedule,
+]  # fmt: skip
 
 
 
@@ -39,6 +43,7 @@ def build_defs(lake: str | None = None) -> dg.Definitions:
     defs = dg.Definitions(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(CHECK_MODULES),
+        jobs=JOBS,
         schedules=SCHEDULES,
         resources=build_resources(),
     )

@@ -64,6 +64,11 @@ class Pipeline:
         )
 
 
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The first failed step's error as the UI shows it: message, stack and any causes."""
+    return str(result.get_step_failure_events()[0].step_failure_data.error)
+
+
 def evaluations(result: dg.ExecuteInProcessResult, check_name: str) -> dict[str, dg.AssetCheckEvaluation]:
     """partition → the evaluation of ``check_name`` the run recorded."""
     return {e.partition: e for e in result.get_asset_check_evaluations() if e.check_name == check_name}

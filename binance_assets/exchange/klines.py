@@ -9,6 +9,7 @@ from binance_assets.exchange.raw import raw_result, write_raw_hour
 from binance_assets.exchange.resource import BinanceExchange
 from binance_assets.lake.resource import LakeResource
 from binance_assets.partitions import HOUR_MS, hourly_partitions, hours_in, to_ms
+from binance_assets.retries import EXCHANGE_RETRY_POLICY
 
 PROGRESS_EVERY_PAGES = 50
 
@@ -29,6 +30,7 @@ def _candles(exchange: BinanceExchange, symbol: str, start_ms: int, end_ms: int,
     group_name="klines",
     kinds={"binance", "json"},
     pool="binance_api",
+    retry_policy=EXCHANGE_RETRY_POLICY,
     description="1-minute candles as Binance sent them (closed candles only), with a _SUCCESS manifest.",
 )
 def raw_klines(

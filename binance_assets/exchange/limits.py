@@ -16,15 +16,17 @@ import requests
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from binance_assets.retries import NotRetryable
+
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 
 
 class ExchangeUnavailableError(RuntimeError):
-    """The exchange kept failing (5xx, timeouts, 429s) after every retry."""
+    """The exchange kept failing (5xx, timeouts, 429s) after every retry. The step's RetryPolicy retries it."""
 
 
-class ExchangeBannedError(RuntimeError):
-    """HTTP 418: the exchange banned this IP. Retrying would extend the ban."""
+class ExchangeBannedError(NotRetryable, RuntimeError):
+    """HTTP 418: the exchange banned this IP. Retrying would extend the ban, so no layer retries it."""
 
 
 @dataclass

@@ -10,6 +10,7 @@ from binance_assets.exchange.raw import raw_result, write_raw_hour
 from binance_assets.exchange.resource import MAX_ORDERS_WINDOW_MS, BinanceExchange
 from binance_assets.lake.resource import LakeResource
 from binance_assets.partitions import HOUR_MS, hourly_partitions, hours_in, to_ms
+from binance_assets.retries import EXCHANGE_RETRY_POLICY
 
 
 def _windows(hours: list[datetime]) -> list[list[datetime]]:
@@ -24,6 +25,7 @@ def _windows(hours: list[datetime]) -> list[list[datetime]]:
     group_name="orders",
     kinds={"binance", "json"},
     pool="binance_api",
+    retry_policy=EXCHANGE_RETRY_POLICY,
     description=(
         "The account's orders created in the hour (signed allOrders, paged past 1000 by orderId), as Binance "
         "sent them in their current state, with a _SUCCESS manifest. Needs BINANCE_API_KEY / BINANCE_API_SECRET."

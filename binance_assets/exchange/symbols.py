@@ -13,6 +13,7 @@ from binance_assets.config import DEFAULT_SYMBOLS_REFRESH_CRON, running_schedule
 from binance_assets.exchange.resource import BinanceExchange
 from binance_assets.lake.layout import RAW, daily_file
 from binance_assets.lake.resource import LakeResource
+from binance_assets.retries import EXCHANGE_RETRY_POLICY
 
 REFRESH_CRON_VARIABLE = "SYMBOLS_REFRESH_CRON"
 
@@ -20,6 +21,8 @@ REFRESH_CRON_VARIABLE = "SYMBOLS_REFRESH_CRON"
 @dg.asset(
     group_name="symbols",
     kinds={"binance", "json"},
+    pool="binance_api",
+    retry_policy=EXCHANGE_RETRY_POLICY,
     description="GET /api/v3/exchangeInfo as Binance sent it (every symbol, its status, precisions and filters), "
     "one lake file per UTC day.",
 )

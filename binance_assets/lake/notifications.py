@@ -7,6 +7,7 @@ S3 form-encodes object keys in events (``/`` → ``%2F``, space → ``+``): ``un
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import unquote_plus
 
 TEST_EVENT = "s3:TestEvent"
@@ -24,6 +25,7 @@ class ObjectCreated:
     # S3's per-key ``sequencer`` orders PUTs of one key; emulators without it give the event time.
     # Either way a re-upload differs from a redelivery of the same notification.
     version: str
+    landed_at: float | None = None  # epoch seconds by S3's clock: when the object became readable
 
     @property
     def identity(self) -> str:
@@ -43,9 +45,17 @@ def _record(record: dict) -> ObjectCreated | None:
             key=unquote_plus(obj["key"]),
             etag=str(obj.get("eTag", "")).strip('"'),
             version=str(obj.get("sequencer") or obj.get("versionId") or record.get("eventTime", "")),
+            landed_at=_epoch(record.get("eventTime")),
         )
     except (KeyError, TypeError) as error:
         raise PoisonMessage(f"S3 record without {error}") from None
+
+
+def _epoch(iso: str | None) -> float | None:
+    try:
+        return datetime.fromisoformat(iso).timestamp() if iso else None
+    except (TypeError, ValueError):
+        return None  # only used to skip a redundant load: without it the file is simply loaded
 
 
 def parse_body(body: str) -> list[ObjectCreated] | None:

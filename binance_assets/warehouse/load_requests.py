@@ -29,6 +29,7 @@ class LakeFile:
     symbol: str
     hour: datetime
     identity: str
+    landed_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Each tick:
    instance (the daemon saves the cursor only after submitting the runs), they are deleted;
 2. receives a bounded batch of messages (a short long-poll, a time budget well inside the 60 s tick);
 3. triages each message: test events, files outside the loadable datasets and files already loaded
-   are deleted at once; bodies that are not S3 events go to the dead-letter queue; files whose hour
+   (by this sensor, or by any run whose load of that hour began after the file landed, such as the
+   hourly job that wrote it) are deleted at once; bodies that are not S3 events go to the dead-letter queue; files whose hour
    is not yet complete for every symbol are deferred (after ``maxReceiveCount`` receives the redrive
    policy parks them in the DLQ);
 4. requests one load run per dataset and contiguous span of hours, and holds the messages until
@@ -41,6 +42,8 @@ REMEMBER_LOADED_S = 6 * 3600
 REMEMBER_LOADED_MAX = 5000
 # Hiding times for a message whose hour is not complete yet, by receive count.
 DEFER_S = (60, 300, 900)
+# S3's clock against Dagster's: a load covers a file only if it began this much after the file landed.
+CLOCK_MARGIN_S = 1.0
 
 
 @dataclass
@@ -112,6 +115,7 @@ class Tick:
         self.now = time.time()
         self.deletable: dict[str, str] = {}  # message id → receipt handle
         self._complete: dict[tuple[str, str], bool] = {}
+        self._load_started: dict[tuple[str, str], float | None] = {}
 
     def _recorded(self, run_key: str) -> bool:
         runs = self.context.instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=5)
@@ -145,7 +149,28 @@ class Tick:
             return f"symbol {parsed.symbol} is not in BINANCE_SYMBOLS ({','.join(self.symbols)})"
         if not hourly_partitions.has_partition_key(parsed.hour.strftime(PARTITION_FORMAT)):
             return f"hour {parsed.hour:%Y-%m-%d %H}:00 is outside the hourly partitions"
-        return LakeFile(parsed.dataset, parsed.symbol, parsed.hour, event.identity)
+        return LakeFile(parsed.dataset, parsed.symbol, parsed.hour, event.identity, event.landed_at)
+
+    def load_started(self, file: LakeFile) -> float | None:
+        """When the load behind the partition's latest materialization began (it read what was there then)."""
+        key = (file.dataset, file.hour.strftime(PARTITION_FORMAT))
+        if key not in self._load_started:
+            instance = self.context.instance
+            latest = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=load_asset_key(file.dataset), asset_partitions=[key[1]]), limit=1
+            ).records
+            started = None
+            if latest:
+                entry = latest[0].event_log_entry
+                steps = instance.get_records_for_run(entry.run_id, of_type=dg.DagsterEventType.STEP_START).records
+                started = next((s.event_log_entry.timestamp for s in steps if s.event_log_entry.step_key == entry.step_key), None)
+            self._load_started[key] = started
+        return self._load_started[key]
+
+    def loaded_since_landing(self, file: LakeFile) -> bool:
+        """A load of its hour began after the file landed (e.g. the hourly job loads what it wrote)."""
+        started = self.load_started(file) if file.landed_at is not None else None
+        return started is not None and started > file.landed_at + CLOCK_MARGIN_S
 
     def complete(self, file: LakeFile) -> bool:
         key = (file.dataset, file.hour.strftime(PARTITION_FORMAT))
@@ -184,7 +209,7 @@ class Tick:
             file = self.lake_file(event)
             if isinstance(file, str):
                 self.log.info(f"Message {message.id}: ignoring s3://{event.bucket}/{event.key}: {file}")
-            elif file.identity in cursor.loaded:
+            elif file.identity in cursor.loaded or self.loaded_since_landing(file):
                 self.log.info(
                     f"Message {message.id}: s3://{event.bucket}/{event.key} (ETag {event.etag}) already loaded"
                 )

@@ -1010,9 +1010,11 @@ def test_instance_limits_runs_and_retries(instance_dir):
     queue = effective.run_queue_config
     assert 0 < queue.max_concurrent_runs <= 20
     limits = {limit["key"]: limit for limit in queue.tag_concurrency_limits}
-    assert "binance/exchange" in limits, "runs tagged binance/exchange must be limited"
-    assert 1 <= limits["binance/exchange"]["limit"] < queue.max_concurrent_runs
-    assert effective.pool_config.default_pool_limit is not None and effective.pool_config.default_pool_limit >= 1
+    assert "dagster/backfill" in limits, "backfills must not crowd out scheduled runs"
+    assert 1 <= limits["dagster/backfill"]["limit"] < queue.max_concurrent_runs
+    # Exchange and warehouse steps are serialised by pools (binance_api, clickhouse), not run tags.
+    assert effective.pool_config.default_pool_limit == 1
+    assert settings["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
     assert settings["run_retries"]["enabled"] is True
     assert settings["run_retries"]["max_retries"] == 2
 

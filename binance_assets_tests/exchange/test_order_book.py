@@ -8,6 +8,7 @@ import pytest
 from binance_assets.config import ConfigurationError, cron_from_env
 from binance_assets.definitions import defs
 from binance_assets.exchange.order_book import SNAPSHOT_CRON_VARIABLE
+from binance_assets_tests.harness import failure_message
 
 FOLDER = "raw/order_book/symbol={}/year=2024/month=02/day=29/hour=22"
 DEPTH = "/api/v3/depth"
@@ -51,7 +52,7 @@ def test_the_depth_limit_sets_the_levels_and_the_weight(live_pipeline, live_stan
 
     (failed,) = take_snapshots(live_pipeline, 1, order_book_depth_limit=5001, raise_on_error=False)
     assert not failed.success
-    assert "ORDER_BOOK_DEPTH_LIMIT=5001" in failed.get_step_failure_events()[0].event_specific_data.error.cause.message
+    assert "ORDER_BOOK_DEPTH_LIMIT=5001" in failure_message(failed)
     assert live_stand_in.count() == requests_before  # refused before asking anything
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from binance_assets.config import ConfigurationError
 from binance_assets.exchange.resource import BinanceExchange
+from binance_assets_tests.harness import failure_message
 
 INFO = "/api/v3/exchangeInfo"
 
@@ -22,7 +23,7 @@ def test_an_unknown_symbol_fails_fast_naming_the_setting(pipeline, stand_in):
     pipeline.symbols = "BTCUSDT,NOPEUSDT"
     failed = pipeline.materialize("2024-02-29-22:00", raise_on_error=False)
 
-    message = failed.get_step_failure_events()[0].event_specific_data.error.cause.message
+    message = failure_message(failed)
     assert "Unknown symbol(s) NOPEUSDT" in message and "BINANCE_SYMBOLS" in message
     assert stand_in.count(path="/api/v3/klines") == 0  # not even BTCUSDT was fetched
     assert [r.status for r in stand_in.requests] == [400, 200]  # "Invalid symbol.", then the full list names it

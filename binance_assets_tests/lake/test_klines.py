@@ -9,6 +9,7 @@ import pytest
 from binance_assets.config import ConfigurationError
 from binance_assets.lake.resource import LakeResource
 from binance_assets.partitions import parse_hour, to_ms
+from binance_assets_tests.harness import failure_message
 
 HOUR = "2024-02-29-22:00"
 HOUR_MS = to_ms(parse_hour(HOUR))
@@ -60,7 +61,7 @@ def test_a_rerun_replaces_the_hour_in_place(pipeline, stand_in):
 def test_the_clean_step_says_which_raw_partition_to_materialise_first(pipeline):
     result = pipeline.materialize(HOUR, selection=["klines_parquet"], raise_on_error=False)
     assert not result.success
-    message = str(result.get_step_failure_events()[0].step_failure_data.error)
+    message = failure_message(result)
     assert "No complete raw klines for BTCUSDT at 2024-02-29 22:00 UTC" in message
     assert "materialise raw_klines for this partition first" in message
 

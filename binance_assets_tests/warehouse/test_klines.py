@@ -11,7 +11,7 @@ import pytest
 from binance_assets.config import ConfigurationError
 from binance_assets.partitions import parse_hour, to_ms
 from binance_assets.warehouse.resource import ClickHouseWarehouse, redact
-from binance_assets_tests.harness import evaluations
+from binance_assets_tests.harness import evaluations, failure_message
 
 HOUR = "2024-02-29-22:00"
 HOUR_MS = to_ms(parse_hour(HOUR))
@@ -85,7 +85,7 @@ def test_a_corrupt_parquet_file_fails_the_load_naming_the_file_and_the_fix(pipel
     parquet.write_bytes(b"PAR1 this is not parquet")
 
     result = pipeline.materialize(HOUR, selection=["clickhouse_klines"], raise_on_error=False)
-    message = str(result.get_step_failure_events()[0].step_failure_data.error)
+    message = failure_message(result)
     assert "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=22/klines.parquet" in message
     assert "materialise klines_parquet" in message
 

@@ -67,7 +67,7 @@ def test_without_credentials_orders_fail_clearly_and_klines_still_run(pipeline, 
     assert not failed.success
     failure = next(e for e in failed.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert failure.step_key == "raw_orders"
-    message = failure.event_specific_data.error.cause.message
+    message = str(failure.event_specific_data.error)
     assert "MissingCredentialsError" in message and "BINANCE_API_KEY and BINANCE_API_SECRET are not set" in message
     assert stand_in.count(path="/api/v3/allOrders") == 0
 

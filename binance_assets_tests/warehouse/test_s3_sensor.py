@@ -244,3 +244,22 @@ def test_every_hourly_dataset_is_loaded_by_its_own_asset(s3_flow):
         ("clickhouse_order_book", "2024-02-29-03:00"),
         ("clickhouse_orders", "2024-02-29-03:00"),
     ]
+
+
+def test_a_file_already_loaded_by_the_run_that_wrote_it_is_not_loaded_again(s3_flow, clickhouse_query):
+    write_parquet(s3_flow, "2024-02-29-00:00")
+    time.sleep(1.5)  # the load step begins after the files landed (a step subprocess takes longer to start)
+    s3_flow.pipeline.materialize("2024-02-29-00:00", selection=["clickhouse_klines"])  # e.g. the hourly klines job
+
+    tick = s3_flow.tick()
+
+    assert tick.run_requests == [] and s3_flow.queue_depth() == (0, 0)
+    assert one_row_per_key(clickhouse_query) == (2 * KLINES_PER_HOUR, 2 * KLINES_PER_HOUR)
+
+
+def test_a_load_that_began_before_the_file_landed_does_not_count(s3_flow):
+    s3_flow.pipeline.materialize("2024-02-29-00:00", selection=dg.AssetSelection.groups("klines"))  # raw → ClickHouse
+    time.sleep(1.5)
+    write_parquet(s3_flow, "2024-02-29-00:00", symbols="BTCUSDT")  # rewritten after that load began
+
+    assert [r.partition_key for r in s3_flow.tick().run_requests] == ["2024-02-29-00:00"]
