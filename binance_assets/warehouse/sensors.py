@@ -163,7 +163,9 @@ class Tick:
             if latest:
                 entry = latest[0].event_log_entry
                 steps = instance.get_records_for_run(entry.run_id, of_type=dg.DagsterEventType.STEP_START).records
-                started = next((s.event_log_entry.timestamp for s in steps if s.event_log_entry.step_key == entry.step_key), None)
+                started = next(
+                    (s.event_log_entry.timestamp for s in steps if s.event_log_entry.step_key == entry.step_key), None
+                )
             self._load_started[key] = started
         return self._load_started[key]
 
