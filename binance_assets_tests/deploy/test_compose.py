@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -992,8 +993,10 @@ def test_instance_components_load(instance_dir):
     storage_class = getattr(importlib.import_module(storage.module_name), storage.class_name)
     resolved = process_config(storage_class.config_type(), storage.config_dict)
     assert resolved.success, resolved.errors
-    # No connection is opened: only the URL the services would connect to.
-    assert pg_url_from_config(resolved.value) == "postgresql://dagster:dagster@postgres:5432/dagster"
+    # No connection is opened: only the URL the services would connect to, and its driver.
+    url = pg_url_from_config(resolved.value)
+    assert url == "postgresql+psycopg2://dagster:dagster@postgres:5432/dagster"
+    sqlalchemy.engine.make_url(url).get_dialect().import_dbapi()  # ModuleNotFoundError if the image lacks it
 
 
 def test_instance_limits_runs_and_retries(instance_dir):
