@@ -19,6 +19,7 @@ from binance_assets.partitions import MINUTE_MS, hourly_partitions, hours_in, to
 MINUTES = 60
 MAX_LISTED = 20
 PARQUET_FILES = "read_parquet($files, filename = true)"
+FILES_PER_QUERY = 720  # a month of hours
 
 
 def _files(context, exchange: BinanceExchange, lake: LakeResource, dataset: str):
@@ -43,7 +44,10 @@ def _per_file(
     paths = [path for _, _, path in complete]
     with lake.local_files(paths) as files, duckdb.get_connection() as con:
         by_file = dict(zip(files, paths, strict=True))
-        rows = con.execute(f"SELECT filename, {select} FROM {source} GROUP BY filename", {"files": files}).fetchall()
+        rows = []
+        for start in range(0, len(files), FILES_PER_QUERY):  # bounded memory for long ranges
+            chunk = files[start : start + FILES_PER_QUERY]
+            rows += con.execute(f"SELECT filename, {select} FROM {source} GROUP BY filename", {"files": chunk}).fetchall()
     return {by_file[row[0]]: row[1:] for row in rows}
 
 

@@ -107,3 +107,25 @@ def test_the_query_command_reads_the_configured_warehouse(pipeline):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["trading_pair\tcount()", "BTCUSDT\t60"]
+
+
+def test_a_long_range_loads_in_batches_and_a_missing_hour_stops_it_before_any_insert(
+    pipeline, clickhouse_query, monkeypatch
+):
+    monkeypatch.setattr("binance_assets.warehouse.loading.INSERT_BATCH_ROWS", 100)  # 3 hours → 2 batches
+    pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["raw_klines", "klines_parquet"])
+    (pipeline.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=21/_SUCCESS").unlink()
+
+    result = pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["clickhouse_klines"], raise_on_error=False)
+    assert "2024-02-29 21:00 UTC" in failure_message(result) and "materialise klines_parquet" in failure_message(result)
+    assert clickhouse_query("SELECT count() FROM system.tables WHERE database = 'binance' AND name = 'klines'") == [(0,)]
+
+    pipeline.materialize("2024-02-29-21:00", selection=["raw_klines", "klines_parquet"])
+    result = pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["clickhouse_klines"])
+    logged = [entry.user_message for entry in pipeline.instance.all_logs(result.run_id)]
+    batches = [message for message in logged if "rows inserted (" in message]
+    assert batches == [
+        "klines: 120 rows inserted (2 of 3 files read)",
+        "klines: 180 rows inserted (3 of 3 files read)",
+    ]
+    assert clickhouse_query(COUNTS) == [(180, 180)]
