@@ -59,10 +59,10 @@ def load_hours(
     Every file is confirmed complete before anything is inserted; the rows then go in batches of
     ``INSERT_BATCH_ROWS`` as they are read, so a range of any length loads in bounded memory."""
     started = time.perf_counter()
-    parts = [(symbol, hour, clean_file(dataset, symbol, hour)) for symbol in symbols for hour in hours]
-    for symbol, hour, path in parts:
-        if lake.manifest(path) is None:
+    for hour in hours:
+        for symbol in incomplete_symbols(lake, dataset, symbols, hour):
             raise _missing_clean_data(dataset, symbol, hour)
+    parts = [(symbol, hour, clean_file(dataset, symbol, hour)) for symbol in symbols for hour in hours]
     created = warehouse.ensure_schema()
     if created:
         context.log.info(f"Created table(s) {', '.join(created)} in database {warehouse.database}")
