@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from binance_assets.exchange.stand_in import ExchangeStandIn  # noqa: E402
+from binance_stand_in import ExchangeStandIn  # noqa: E402
 from binance_assets.partitions import PARTITION_FORMAT  # noqa: E402
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")

@@ -13,7 +13,7 @@ import dagster as dg  # noqa: E402
 import pytest  # noqa: E402
 
 from binance_assets_tests.harness import Pipeline  # noqa: E402
-from binance_assets.exchange.stand_in import ExchangeStandIn  # noqa: E402
+from binance_stand_in import ExchangeStandIn  # noqa: E402
 
 pytest_plugins = ["binance_assets_tests.s3_lake"]
 

@@ -26,7 +26,7 @@ import dagster as dg
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from binance_assets.exchange.stand_in import ExchangeStandIn
+from binance_stand_in import ExchangeStandIn
 from binance_assets.partitions import PARTITION_FORMAT, to_ms
 
 REPO = Path(__file__).resolve().parents[1]

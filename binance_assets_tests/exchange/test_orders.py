@@ -12,7 +12,7 @@ from binance_assets.exchange.signing import (
     CredentialsRejectedError,
     MissingCredentialsError,
 )
-from binance_assets.exchange.stand_in import ExchangeStandIn
+from binance_stand_in import ExchangeStandIn
 from binance_assets_tests.conftest import STAND_IN_NOW_MS
 
 HOUR_MS = 3_600_000

@@ -10,7 +10,7 @@ import pytest
 from binance_assets.config import ConfigurationError
 from binance_assets.exchange.limits import ExchangeBannedError, ExchangeUnavailableError
 from binance_assets.exchange.resource import BinanceExchange
-from binance_assets.exchange.stand_in import ExchangeStandIn
+from binance_stand_in import ExchangeStandIn
 from binance_assets_tests.conftest import STAND_IN_NOW_MS
 
 DAY_MS = 86_400_000

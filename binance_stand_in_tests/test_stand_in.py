@@ -15,7 +15,7 @@ import requests
 from binance.client import Client
 from binance.exceptions import BinanceAPIException
 
-from binance_assets.exchange.stand_in import INTERVALS, ExchangeStandIn, sign
+from binance_stand_in import INTERVALS, ExchangeStandIn, sign
 
 NOW = 1_717_200_030_000  # 2024-06-01 00:00:30 UTC: the 00:00 candle is still open
 MIN = 60_000
@@ -488,7 +488,7 @@ def test_duplicate_parameter_and_real_time_clock(http):
 
 def test_cli_serves_until_interrupted():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "binance_assets.exchange.stand_in", "--port", "0", "--symbols", "BTCUSDT",
+        [sys.executable, "-m", "binance_stand_in", "--port", "0", "--symbols", "BTCUSDT",
          "--api-key", "k", "--api-secret", "s", "--orders-per-hour", "20", "--order-hours", "2"],
         stdout=subprocess.PIPE, text=True,
     )

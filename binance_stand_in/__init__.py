@@ -2,7 +2,7 @@
 
 Used by the tests, the benchmarks and the README's offline demo::
 
-    from binance_assets.exchange.stand_in import ExchangeStandIn
+    from binance_stand_in import ExchangeStandIn
 
     with ExchangeStandIn(symbols=("BTCUSDT", "ETHUSDT"), now_ms=1_717_200_000_000) as ex:
         ex.url                      # "http://127.0.0.1:<free port>" (origin, no /api suffix)
@@ -11,7 +11,7 @@ Used by the tests, the benchmarks and the README's offline demo::
 
 or from a shell (prints the URL, serves until Ctrl-C)::
 
-    python -m binance_assets.exchange.stand_in --port 8900 [--symbols BTCUSDT,ETHUSDT]
+    python -m binance_stand_in --port 8900 [--symbols BTCUSDT,ETHUSDT]
         [--api-key K --api-secret S --orders-per-hour N --order-hours 24] [--now-ms MS]
     BINANCE_API_URL=http://127.0.0.1:8900 ...
 

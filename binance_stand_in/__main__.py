@@ -1,4 +1,4 @@
-"""``python -m binance_assets.exchange.stand_in --port 8900``: serve in the foreground."""
+"""``python -m binance_stand_in --port 8900``: serve in the foreground."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .intervals import HOUR_MS
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m binance_assets.exchange.stand_in",
+    p = argparse.ArgumentParser(prog="python -m binance_stand_in",
                                 description="An offline stand-in for the Binance Spot REST API.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8900)
