@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from binance_stand_in import ExchangeStandIn  # noqa: E402
-from binance_assets.partitions import PARTITION_FORMAT  # noqa: E402
+from binance_assets.lib.partitions import PARTITION_FORMAT  # noqa: E402
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 FIRST_HOUR = datetime(2024, 1, 1, tzinfo=UTC)

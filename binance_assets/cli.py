@@ -9,15 +9,16 @@ import argparse
 import sys
 from contextlib import ExitStack
 
-from binance_assets.config import ConfigurationError
-from binance_assets.lake.stores import S3Store
+from binance_assets import settings
+from binance_assets.errors import ConfigurationError
 from binance_assets.resources import build_resources
+from binance_assets.resources.clickhouse import redact
+from binance_assets.resources.lake.stores import S3Store
 from binance_assets.setup import EXISTS, SKIPPED, Step, setup_lake, setup_warehouse
-from binance_assets.warehouse.resource import redact
 
 
 def setup(args: argparse.Namespace) -> int:
-    resources = build_resources()
+    resources = build_resources(settings.current())
     steps: list[Step] = []
 
     def report(step: Step) -> None:

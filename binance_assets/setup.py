@@ -7,19 +7,21 @@ database and tables. Each step reports ``created``, ``updated`` (it existed but 
 ``exists``; a second run reports only ``exists``.
 """
 
+import importlib
 import json
+import pkgutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from binance_assets.aws import aws_errors, error_code
-from binance_assets.config import ConfigurationError
-from binance_assets.lake.layout import CLEAN
-from binance_assets.lake.queue import NotificationQueue
-from binance_assets.lake.stores import S3Store
-from binance_assets.warehouse.resource import ClickHouseWarehouse
-from binance_assets.warehouse.tables import TABLES
+import binance_assets.defs
+from binance_assets.errors import ConfigurationError
+from binance_assets.resources.aws import aws_errors, error_code
+from binance_assets.resources.clickhouse import ClickHouseWarehouse, Table
+from binance_assets.resources.lake.layout import CLEAN
+from binance_assets.resources.lake.stores import S3Store
+from binance_assets.resources.sqs import NotificationQueue
 
 MAX_RECEIVE_COUNT = 3
 DLQ_RETENTION_S = 14 * 24 * 3600  # SQS's maximum: dead letters wait two weeks for a human
@@ -157,9 +159,25 @@ def setup_lake(store: S3Store, queue: NotificationQueue) -> Iterator[Step]:
         yield ensure_notification(store.client, store.bucket, store.prefix, arn)
 
 
+def dataset_tables() -> list[Table]:
+    """The ``TABLE`` of every dataset folder's ``dataset.py`` (a new dataset's table is found too)."""
+    tables = []
+    for folder in pkgutil.iter_modules(binance_assets.defs.__path__):
+        try:
+            module = importlib.import_module(f"binance_assets.defs.{folder.name}.dataset")
+        except ModuleNotFoundError:
+            continue
+        if isinstance(getattr(module, "TABLE", None), Table):
+            tables.append(module.TABLE)
+    return tables
+
+
 def setup_warehouse(warehouse: ClickHouseWarehouse) -> Iterator[Step]:
     existed = warehouse.database_exists()
-    created = set(warehouse.ensure_schema())
+    tables = dataset_tables()
+    created = set(warehouse.ensure_tables(tables))
     yield Step(EXISTS if existed else CREATED, f"ClickHouse database {warehouse.database}")
-    for table in TABLES:
-        yield Step(CREATED if table in created else EXISTS, f"ClickHouse table {warehouse.database}.{table}")
+    for table in tables:
+        yield Step(
+            CREATED if table.name in created else EXISTS, f"ClickHouse table {warehouse.database}.{table.name}"
+        )

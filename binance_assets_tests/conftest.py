@@ -1,25 +1,16 @@
 """Shared fixtures: the exchange stand-in over HTTP, a lake on disk and an embedded ClickHouse."""
 
-import os
+import secrets
+import time
 
-# Partitions reach back to 2018 so tests can replay Binance's known outages.
-os.environ.setdefault("PARTITIONS_START", "2018-01-01-00:00")
+import clickhouse_connect
+import dagster as dg
+import pytest
 
-import secrets  # noqa: E402
-import time  # noqa: E402
-
-import clickhouse_connect  # noqa: E402
-import dagster as dg  # noqa: E402
-import pytest  # noqa: E402
-
-from binance_assets_tests.harness import Pipeline  # noqa: E402
-from binance_stand_in import ExchangeStandIn  # noqa: E402
+from binance_assets_tests.harness import STAND_IN_NOW_MS, Pipeline
+from binance_stand_in import ExchangeStandIn
 
 pytest_plugins = ["binance_assets_tests.s3_lake"]
-
-# 2024-03-01 00:00 UTC: the stand-in's clock, so hours before it are closed and the hour at it is open.
-STAND_IN_NOW_MS = 1_709_251_200_000
-
 
 @pytest.fixture
 def stand_in():

@@ -6,9 +6,18 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from binance_assets.definitions import defs
-from binance_assets.exchange.resource import BinanceExchange
-from binance_assets.lake.resource import LakeResource
-from binance_assets.warehouse.resource import ClickHouseWarehouse
+from binance_assets.resources.binance import BinanceExchange
+from binance_assets.resources.clickhouse import ClickHouseWarehouse
+from binance_assets.resources.lake import LakeResource
+from binance_assets.settings import TrackedSymbols
+
+# 2024-03-01 00:00 UTC: the stand-in's clock, so hours before it are closed and the hour at it is open.
+STAND_IN_NOW_MS = 1_709_251_200_000
+# The order-book hour the live stand-in starts in, and its raw folder.
+ORDER_BOOK_HOUR = "2024-02-29-22:00"
+ORDER_BOOK_FOLDER = "raw/order_book/symbol={}/year=2024/month=02/day=29/hour=22"
+ORDER_BOOK_HOURLY = dg.AssetSelection.assets("order_book_parquet", "clickhouse_order_book")  # and their checks
+FIVE_MINUTES_MS = 300_000
 
 
 class Pipeline:
@@ -28,9 +37,10 @@ class Pipeline:
         self.clickhouse_url = f"chdb://{root / 'clickhouse'}"
         self.instance = instance or dg.DagsterInstance.ephemeral()
 
-    def resources(self, **exchange_overrides) -> dict:
-        exchange = {"api_url": self.stand_in.url, "symbols": self.symbols, "backoff_s": 0.01, "request_timeout_s": 2.0}
+    def resources(self, symbols: str | None = None, **exchange_overrides) -> dict:
+        exchange = {"api_url": self.stand_in.url, "backoff_s": 0.01, "request_timeout_s": 2.0}
         return {
+            "symbols": TrackedSymbols(symbols=symbols or self.symbols),
             "exchange": BinanceExchange(**{**exchange, **exchange_overrides}),
             "lake": LakeResource(url=self.lake_url),
             "warehouse": ClickHouseWarehouse(url=self.clickhouse_url, database="binance"),
@@ -72,3 +82,12 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 def evaluations(result: dg.ExecuteInProcessResult, check_name: str) -> dict[str, dg.AssetCheckEvaluation]:
     """partition → the evaluation of ``check_name`` the run recorded."""
     return {e.partition: e for e in result.get_asset_check_evaluations() if e.check_name == check_name}
+
+
+def take_snapshots(pipeline: Pipeline, count: int, **overrides) -> list[dg.ExecuteInProcessResult]:
+    """``count`` runs of the snapshot asset, five exchange minutes apart."""
+    results = []
+    for _ in range(count):
+        results.append(pipeline.materialize(None, selection=["raw_order_book"], **overrides))
+        pipeline.stand_in.server_time_offset_ms += FIVE_MINUTES_MS
+    return results

@@ -14,11 +14,11 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from binance_assets.definitions import build_defs
-from binance_assets.lake.queue import NotificationQueue
-from binance_assets.lake.resource import LakeResource
+from binance_assets.definitions import defs
+from binance_assets.resources.sqs import NotificationQueue
+from binance_assets.resources.lake import LakeResource
 from binance_assets.setup import setup_lake
-from binance_assets.warehouse.sensors import RUN_KEY_TAG, SENSOR_NAME, SENSOR_NAME_TAG
+from binance_assets.defs.loads.s3_sensor import RUN_KEY_TAG, SENSOR_NAME, SENSOR_NAME_TAG
 from binance_assets_tests.harness import Pipeline
 
 BUCKET = "crypto"
@@ -63,7 +63,7 @@ class S3Flow:
 
     def __init__(self, pipeline: Pipeline, **queue_settings):
         self.pipeline = pipeline
-        self.defs = build_defs(LAKE_URL)
+        self.defs = defs  # the S3 sensor is defined whatever the lake; its default status follows LAKE_URL
         self.queue = NotificationQueue(wait_s=1, **queue_settings)
         self.lake = LakeResource(url=LAKE_URL)
         self.cursor: str | None = None

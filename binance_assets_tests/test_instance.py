@@ -9,7 +9,7 @@ from dagster._core.instance.config import PoolGranularity
 from dagster._core.run_coordinator import QueuedRunCoordinator
 
 from binance_assets.definitions import defs
-from binance_assets.retries import EXCHANGE_RETRY_POLICY
+from binance_assets.lib.retries import EXCHANGE_RETRY_POLICY
 
 REPO = Path(__file__).resolve().parents[1]
 EXCHANGE_KIND = "binance"  # assets of this kind call the exchange

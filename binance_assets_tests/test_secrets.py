@@ -11,8 +11,8 @@ import os
 
 from dagster._serdes import serialize_value
 
-from binance_assets.partitions import parse_hour, to_ms
-from binance_assets_tests.exchange.test_order_book import take_snapshots
+from binance_assets.lib.partitions import parse_hour, to_ms
+from binance_assets_tests.harness import take_snapshots
 
 HOUR = "2024-02-29-21:00"
 HOUR_MS = to_ms(parse_hour(HOUR))

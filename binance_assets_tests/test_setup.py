@@ -12,7 +12,9 @@ import pytest
 
 from binance_assets.cli import main
 from binance_assets.setup import NOTIFICATION_ID
-from binance_assets.warehouse.tables import TABLES
+from binance_assets.setup import dataset_tables
+
+TABLES = [table.name for table in dataset_tables()]
 from binance_assets_tests.s3_lake import BUCKET, LAKE_URL
 
 SETUP = str(Path(sys.executable).parent / "binance-assets")

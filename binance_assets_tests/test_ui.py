@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from binance_stand_in import ExchangeStandIn
-from binance_assets.partitions import PARTITION_FORMAT, to_ms
+from binance_assets.lib.partitions import PARTITION_FORMAT, to_ms
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "ui"

@@ -1,0 +1,8 @@
+"""``clickhouse_klines``: the clean candles in ``{db}.klines``."""
+
+from binance_assets.defs.klines.dataset import KLINES
+from binance_assets.lib.load import hourly_load
+
+clickhouse_klines = hourly_load(
+    KLINES, "{CLICKHOUSE_DATABASE}.klines: ReplacingMergeTree(fetched_at) ordered by (trading_pair, open_time)."
+)

@@ -1,0 +1,83 @@
+"""From announced lake files to as few load runs as possible.
+
+Files of one dataset whose hours are contiguous become one run over a partition range (the load
+assets have ``BackfillPolicy.single_run()``); a gap starts another run. Each run's ``run_key`` is
+derived from the exact file versions it loads, so a redelivered notification cannot start a second
+run while a re-upload (new ETag / sequencer) does — a run_key deduplicates forever.
+"""
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import dagster as dg
+
+from binance_assets.lib.partitions import PARTITION_FORMAT
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+LAKE_FILES_TAG = "binance_assets/lake_files"
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    """A clean Parquet file the lake announced: which load partition it feeds, and which version it is."""
+
+    dataset: str
+    symbol: str
+    hour: datetime
+    identity: str
+    landed_at: float | None = None
+
+
+@dataclass(frozen=True)
+class PlannedLoad:
+    dataset: str
+    asset_key: dg.AssetKey
+    hours: list[datetime]
+    identities: frozenset[str]
+
+    @property
+    def run_key(self) -> str:
+        digest = hashlib.sha256("\n".join(sorted(self.identities)).encode()).hexdigest()[:16]
+        first, last = (h.strftime(PARTITION_FORMAT) for h in (self.hours[0], self.hours[-1]))
+        span = first if first == last else f"{first}...{last}"
+        return f"{self.dataset} {span} {digest}"
+
+    def run_request(self) -> dg.RunRequest:
+        first, last = (h.strftime(PARTITION_FORMAT) for h in (self.hours[0], self.hours[-1]))
+        tags = {LAKE_FILES_TAG: str(len(self.identities))}
+        if first != last:
+            tags |= {RANGE_START_TAG: first, RANGE_END_TAG: last}
+        return dg.RunRequest(
+            run_key=self.run_key,
+            asset_selection=[self.asset_key],
+            partition_key=first if first == last else None,
+            tags=tags,
+        )
+
+
+def contiguous_spans(hours: list[datetime]) -> list[list[datetime]]:
+    """Sorted distinct hours cut into runs of consecutive hours."""
+    spans: list[list[datetime]] = []
+    for hour in sorted(set(hours)):
+        if spans and hour - spans[-1][-1] == timedelta(hours=1):
+            spans[-1].append(hour)
+        else:
+            spans.append([hour])
+    return spans
+
+
+def plan_loads(files: list[LakeFile], load_keys: dict[str, dg.AssetKey]) -> list[PlannedLoad]:
+    """One load per dataset and contiguous span of hours; ``load_keys`` maps a dataset to its load asset."""
+    by_dataset: dict[str, list[LakeFile]] = defaultdict(list)
+    for file in files:
+        by_dataset[file.dataset].append(file)
+    plans = []
+    for dataset, dataset_files in sorted(by_dataset.items()):
+        for span in contiguous_spans([f.hour for f in dataset_files]):
+            covered = set(span)
+            identities = frozenset(f.identity for f in dataset_files if f.hour in covered)
+            plans.append(PlannedLoad(dataset, load_keys[dataset], span, identities))
+    return plans

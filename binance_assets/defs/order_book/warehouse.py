@@ -1,0 +1,10 @@
+"""``clickhouse_order_book``: the snapshots' levels in ``{db}.order_book``."""
+
+from binance_assets.defs.order_book.dataset import ORDER_BOOK
+from binance_assets.lib.load import hourly_load
+
+clickhouse_order_book = hourly_load(
+    ORDER_BOOK,
+    "{CLICKHOUSE_DATABASE}.order_book: one row per snapshot level, ReplacingMergeTree ordered by "
+    "(symbol, snapshot_time, side, level).",
+)

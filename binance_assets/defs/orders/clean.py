@@ -1,0 +1,54 @@
+"""``orders_parquet``: the account's orders of one symbol-hour, typed and exact, in orderId order."""
+
+import polars as pl
+
+from binance_assets.defs.orders.dataset import ORDERS
+from binance_assets.lib.clean import from_raw_array, hourly_parquet
+from binance_assets.lib.frames import exact_decimals, ms_timestamps
+
+# allOrders field → clean column, the columns analysts join on first. Older orders lack the newer
+# fields (workingTime, selfTradePreventionMode, …): those come out null.
+FIELDS = {
+    "symbol": "symbol", "orderId": "order_id", "price": "price", "origQty": "orig_qty",
+    "executedQty": "executed_qty", "status": "status", "type": "type", "side": "side",
+    "clientOrderId": "client_order_id", "cummulativeQuoteQty": "cummulative_quote_qty",
+    "timeInForce": "time_in_force", "time": "time", "updateTime": "update_time",
+    "orderListId": "order_list_id", "stopPrice": "stop_price", "icebergQty": "iceberg_qty",
+    "origQuoteOrderQty": "orig_quote_order_qty", "isWorking": "is_working", "workingTime": "working_time",
+    "selfTradePreventionMode": "self_trade_prevention_mode",
+}  # fmt: skip
+INTEGER_FIELDS = {"orderId", "orderListId", "time", "updateTime", "workingTime"}
+DECIMAL_COLUMNS = [
+    "price", "orig_qty", "executed_qty", "cummulative_quote_qty", "stop_price", "iceberg_qty", "orig_quote_order_qty",
+]  # fmt: skip
+TIME_COLUMNS = ["time", "update_time", "working_time", "fetched_at"]
+RAW_SCHEMA = {
+    field: pl.Int64 if field in INTEGER_FIELDS else pl.Boolean if field == "isWorking" else pl.String for field in FIELDS
+}
+CLEAN_COLUMNS = [*FIELDS.values(), "fetched_at"]
+
+
+def orders_frame(symbol: str, orders: list[dict], fetched_at_ms: int) -> pl.DataFrame:
+    """The clean orders of one symbol-hour, as the exchange last reported them."""
+    frame = pl.DataFrame(orders, schema=RAW_SCHEMA).rename(FIELDS)
+    strangers = frame.filter(pl.col("symbol") != symbol)["symbol"].unique().to_list()
+    if strangers:
+        raise ValueError(
+            f"{symbol} orders: the raw file holds orders of {strangers}; it is corrupt — re-fetch the partition."
+        )
+    frame = exact_decimals(frame, DECIMAL_COLUMNS, f"{symbol} orders")
+    frame = frame.with_columns(
+        # Binance's documented "not available" markers: a negative cumulative quote quantity for some
+        # historical orders, workingTime -1 for an order not yet working. Null says so honestly.
+        cummulative_quote_qty=pl.when(pl.col("cummulative_quote_qty") >= 0).then(pl.col("cummulative_quote_qty")),
+        working_time=pl.when(pl.col("working_time") >= 0).then(pl.col("working_time")),
+        fetched_at=pl.lit(fetched_at_ms, pl.Int64),
+    )
+    return ms_timestamps(frame, TIME_COLUMNS).select(CLEAN_COLUMNS).sort("order_id")
+
+
+orders_parquet = hourly_parquet(
+    ORDERS,
+    "Clean orders: order_id int64, exact Decimal(38,8) prices and quantities, UTC ms timestamps, in orderId order.",
+    from_raw_array(ORDERS.name, orders_frame),
+)

@@ -1,0 +1,107 @@
+"""Raw JSON → one clean Parquet file per symbol-hour: the loop every ``X_parquet`` asset shares."""
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import dagster as dg
+import polars as pl
+
+from binance_assets.lib.dataset import HourlyDataset
+from binance_assets.lib.partitions import hourly_partitions, hours_in
+from binance_assets.lib.preview import preview
+from binance_assets.resources.lake import LakeResource
+from binance_assets.resources.lake.layout import clean_file, raw_file
+from binance_assets.settings import TrackedSymbols
+
+MAX_LISTED = 20
+
+
+class MissingUpstreamError(RuntimeError):
+    pass
+
+
+def raw_rows(lake: LakeResource, dataset: str, symbol: str, hour) -> tuple[list, dict]:
+    """A complete raw partition's rows and manifest, or a clear error naming what to materialise."""
+    path = raw_file(dataset, symbol, hour)
+    data = lake.read(path)
+    if data is None:
+        raise MissingUpstreamError(
+            f"No complete raw {dataset} for {symbol} at {hour:%Y-%m-%d %H}:00 UTC ({path} or its _SUCCESS "
+            f"is missing): materialise raw_{dataset} for this partition first."
+        )
+    return json.loads(data), lake.manifest(path)
+
+
+def clean_hours(
+    context: dg.AssetExecutionContext,
+    lake: LakeResource,
+    dataset: str,
+    symbols: list[str],
+    hours: list[datetime],
+    frame_for: Callable[[LakeResource, str, datetime], pl.DataFrame],
+    empty_warning: str | None = None,
+) -> dg.MaterializeResult:
+    """Write ``frame_for(lake, symbol, hour)`` as the clean Parquet of every symbol-hour of the run.
+
+    Symbol-hours without rows are listed in the metadata (``empty_hours``) and, with
+    ``empty_warning``, logged as a warning."""
+    started = time.perf_counter()
+    rows = 0
+    last = None
+    empty = []
+    for symbol in symbols:
+        for hour in hours:
+            last = frame_for(lake, symbol, hour)
+            lake.write_parquet(clean_file(dataset, symbol, hour), last, {"rows": last.height})
+            rows += last.height
+            if last.is_empty():
+                empty.append(f"{symbol} {hour:%Y-%m-%d %H}:00")
+        context.log.info(f"{symbol}: {len(hours)} {dataset} Parquet file(s) written")
+    if empty and empty_warning:
+        listed = ", ".join(empty[:MAX_LISTED]) + (" …" if len(empty) > MAX_LISTED else "")
+        context.log.warning(f"{len(empty)} symbol-hour(s) without rows ({listed}): {empty_warning}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "files": len(hours) * len(symbols),
+            "empty_hours": dg.MetadataValue.json(empty),
+            "seconds": round(time.perf_counter() - started, 3),
+            "preview": preview(last),
+        }
+    )
+
+
+def from_raw_array(dataset: str, to_frame: Callable[[str, list, int], pl.DataFrame]):
+    """``frame_for`` of a dataset whose raw partition is one JSON array: ``to_frame(symbol, rows, fetched_at_ms)``."""
+
+    def frame_for(lake: LakeResource, symbol: str, hour: datetime) -> pl.DataFrame:
+        rows, manifest = raw_rows(lake, dataset, symbol, hour)
+        return to_frame(symbol, rows, manifest["fetched_at_ms"])
+
+    return frame_for
+
+
+def hourly_parquet(
+    dataset: HourlyDataset,
+    description: str,
+    frame_for: Callable[[LakeResource, str, datetime], pl.DataFrame],
+    empty_warning: str | None = None,
+) -> dg.AssetsDefinition:
+    """``{dataset}_parquet``: one clean Parquet file per symbol-hour, from the raw asset's lake files."""
+
+    @dg.asset(
+        name=dataset.parquet_asset_name,
+        deps=[dataset.raw_asset_key],
+        partitions_def=hourly_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=dataset.group,
+        kinds={"polars", "parquet"},
+        tags=dataset.tags,
+        description=description,
+    )
+    def parquet(context: dg.AssetExecutionContext, symbols: TrackedSymbols, lake: LakeResource) -> dg.MaterializeResult:
+        return clean_hours(context, lake, dataset.name, symbols.names, hours_in(context), frame_for, empty_warning)
+
+    return parquet

@@ -1,0 +1,47 @@
+"""The hourly (UTC) partitions every dataset shares, and the hour arithmetic around them."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from binance_assets import settings
+from binance_assets.errors import ConfigurationError
+from binance_assets.settings import PARTITION_FORMAT
+
+HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
+
+__all__ = ["HOUR_MS", "MINUTE_MS", "PARTITION_FORMAT", "hour_key", "hourly_partitions", "hours_in", "parse_hour", "to_ms"]
+
+
+def parse_hour(key: str, *, source: str = "partition key") -> datetime:
+    """A partition key such as ``2024-01-01-00:00`` as an aware UTC datetime."""
+    try:
+        hour = datetime.strptime(key, PARTITION_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        raise ConfigurationError(
+            f"Malformed {source} {key!r}: expected an hour as YYYY-MM-DD-HH:00 (UTC), for example 2024-01-01-00:00."
+        ) from None
+    if hour.minute:
+        raise ConfigurationError(f"Malformed {source} {key!r}: hourly partitions start at minute 00.")
+    return hour
+
+
+hourly_partitions = dg.HourlyPartitionsDefinition(
+    start_date=settings.current().partitions_start, fmt=PARTITION_FORMAT, timezone="UTC"
+)
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def hour_key(hour_start_ms: int) -> str:
+    return datetime.fromtimestamp(hour_start_ms / 1000, UTC).strftime(PARTITION_FORMAT)
+
+
+def hours_in(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[datetime]:
+    """The partition hours one run covers: one hour, or every hour of a single-run backfill."""
+    window = context.partition_time_window
+    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    return [start + timedelta(hours=i) for i in range(int((end - start) / timedelta(hours=1)))]

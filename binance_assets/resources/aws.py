@@ -1,0 +1,72 @@
+"""AWS settings shared by the S3 lake and its SQS notification queue, and errors that say what to fix.
+
+boto3 reads ``AWS_ENDPOINT_URL`` and the credential variables by itself; passing them as ``EnvVar``
+as well makes the Dagster UI show which variable configured a resource, never its value.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+
+from binance_assets.errors import ConfigurationError
+from binance_assets.settings import Settings
+
+REJECTED_CREDENTIALS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+}
+DENIED = {"AccessDenied", "AccessDeniedException"}
+
+
+def aws_settings(settings: Settings) -> dict:
+    """Keyword arguments shared by dagster-aws resources (S3Resource) and our SQS resource."""
+    return {
+        "endpoint_url": settings.first_set("AWS_ENDPOINT_URL"),
+        "region_name": settings.first_set("AWS_REGION", "AWS_DEFAULT_REGION"),
+        "aws_access_key_id": settings.first_set("AWS_ACCESS_KEY_ID"),
+        "aws_secret_access_key": settings.first_set("AWS_SECRET_ACCESS_KEY"),
+        "aws_session_token": settings.first_set("AWS_SESSION_TOKEN"),
+    }
+
+
+def error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+@contextmanager
+def aws_errors(what: str) -> Iterator[None]:
+    """Turn boto3's configuration failures into a ``ConfigurationError`` naming the variable to fix."""
+    try:
+        yield
+    except (NoCredentialsError, PartialCredentialsError) as error:
+        raise ConfigurationError(
+            f"{what}: no AWS credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            "(or AWS_PROFILE / an instance role)."
+        ) from error
+    except NoRegionError as error:
+        raise ConfigurationError(f"{what}: no AWS region. Set AWS_REGION (for example eu-west-1).") from error
+    except EndpointConnectionError as error:
+        raise ConfigurationError(
+            f"{what}: cannot reach {error.kwargs.get('endpoint_url', 'AWS')}. Check AWS_ENDPOINT_URL "
+            "(LocalStack, MinIO, moto) or the network."
+        ) from error
+    except ClientError as error:
+        code = error_code(error)
+        if code in REJECTED_CREDENTIALS:
+            raise ConfigurationError(
+                f"{what}: AWS rejected the credentials ({code}). Check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+            ) from error
+        if code in DENIED:
+            raise ConfigurationError(
+                f"{what}: access denied ({code}). Grant this identity the S3/SQS permissions listed in the README."
+            ) from error
+        raise

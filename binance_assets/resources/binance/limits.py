@@ -1,0 +1,150 @@
+"""Good-citizen rate limiting: stay under the exchange's weight budget, back off when told to.
+
+Binance limits request weight per IP per minute (6000) and says how much of it is used in the
+``X-MBX-USED-WEIGHT-1M`` header of every response. We slow down *before* the budget runs out; a
+429 means wait exactly ``Retry-After``; a 418 means we are banned and any further request
+lengthens the ban, so it stops the run instead of being retried.
+"""
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+from binance.exceptions import BinanceAPIException, BinanceRequestException
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from binance_assets.errors import NotRetryable
+
+WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+
+
+class ExchangeUnavailableError(RuntimeError):
+    """The exchange kept failing (5xx, timeouts, 429s) after every retry. The step's RetryPolicy retries it."""
+
+
+class ExchangeBannedError(NotRetryable, RuntimeError):
+    """HTTP 418: the exchange banned this IP. Retrying would extend the ban, so no layer retries it."""
+
+
+@dataclass
+class RequestStats:
+    requests: int = 0
+    weight_used: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    waited_s: float = 0.0
+    by_endpoint: dict[str, int] = field(default_factory=dict)
+
+    def as_metadata(self) -> dict:
+        return {
+            "exchange_requests": self.requests,
+            "exchange_weight_used": self.weight_used,
+            "exchange_429s": self.rate_limited,
+            "exchange_retries": self.retries,
+            "exchange_wait_s": round(self.waited_s, 3),
+        }
+
+
+class WeightGovernor:
+    """Tracks the exchange's used-weight header and sleeps before a request would cross the budget."""
+
+    def __init__(
+        self,
+        budget: int,
+        headroom: float,
+        window_s: int,
+        log: logging.Logger,
+        stats: RequestStats,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.limit = int(budget * headroom)
+        self.window_s = window_s
+        self.log = log
+        self.stats = stats
+        self.clock = clock
+        self.sleep = sleep
+        self.used = 0
+        self.window = self._window()
+
+    def _window(self) -> int:
+        return int(self.clock() // self.window_s)
+
+    def before_request(self, weight: int) -> None:
+        if self._window() != self.window:
+            self.window, self.used = self._window(), 0
+        if self.used + weight > self.limit:
+            pause = (self.window + 1) * self.window_s - self.clock() + 0.05
+            self.log.info(
+                f"Exchange weight {self.used}/{self.limit} used this window: "
+                f"pausing {pause:.2f}s until it resets."
+            )
+            self.stats.waited_s += max(pause, 0)
+            self.sleep(max(pause, 0))
+            self.window, self.used = self._window(), 0
+        self.used += weight  # optimistic until the response tells the truth
+
+    def after_response(self, headers) -> None:
+        reported = headers.get(WEIGHT_HEADER) if headers is not None else None
+        if reported is not None:
+            self.window, self.used = self._window(), int(reported)
+
+
+def _status(error: BaseException) -> int | None:
+    return error.status_code if isinstance(error, BinanceAPIException) else None
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth retrying: rate limited (429), server side (5xx), timeouts, dropped or truncated bodies."""
+    status = _status(error)
+    if status is not None:
+        return status == 429 or status >= 500
+    return isinstance(error, (requests.RequestException, BinanceRequestException))
+
+
+def retry_after_s(error: BaseException) -> float | None:
+    response = getattr(error, "response", None)
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def retrying(max_retries: int, backoff_s: float, log: logging.Logger, stats: RequestStats) -> Retrying:
+    """tenacity policy: ``Retry-After`` for 429s, exponential backoff with jitter otherwise."""
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception()
+        told = retry_after_s(error) if _status(error) == 429 else None
+        pause = told if told is not None else backoff_s * 2 ** (state.attempt_number - 1) * (1 + random.random() / 4)
+        stats.waited_s += pause
+        return pause
+
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception()
+        stats.retries += 1
+        if _status(error) == 429:
+            stats.rate_limited += 1
+        log.warning(
+            f"Exchange request failed ({describe(error)}); retry {state.attempt_number}/{max_retries} "
+            f"in {state.next_action.sleep:.2f}s."
+        )
+
+    return Retrying(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_attempt(max_retries + 1),
+        wait=wait,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+
+
+def describe(error: BaseException) -> str:
+    status = _status(error)
+    if status is not None:
+        return f"HTTP {status}, code {error.code}: {error.message}"
+    return type(error).__name__

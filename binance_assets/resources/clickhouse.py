@@ -1,0 +1,106 @@
+"""The warehouse resource: ClickHouse through clickhouse-connect, embedded (chdb) or a server.
+
+Datasets hand it their ``Table`` (name and DDL); it knows no dataset itself.
+"""
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import clickhouse_connect
+import dagster as dg
+import pyarrow as pa
+from clickhouse_connect.driver.client import Client
+from pydantic import PrivateAttr
+
+from binance_assets.errors import ConfigurationError
+from binance_assets.settings import DEFAULTS, embedded_clickhouse_url
+
+INSERT_BATCH_ROWS = 250_000
+
+
+@dataclass(frozen=True)
+class Table:
+    """A warehouse table: its name and ``CREATE TABLE IF NOT EXISTS {database}.name`` statement."""
+
+    name: str
+    ddl: str
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and metadata."""
+    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+class ClickHouseWarehouse(dg.ConfigurableResource):
+    """ClickHouse at ``CLICKHOUSE_URL`` (``chdb:///abs/path`` embedded, or ``http(s)://user:pass@host:port``)."""
+
+    url: str = ""
+    database: str = DEFAULTS["CLICKHOUSE_DATABASE"]
+
+    _client: Client | None = PrivateAttr(default=None)
+    _log: logging.Logger = PrivateAttr(default_factory=lambda: logging.getLogger("binance_assets.warehouse"))
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if context.log is not None:
+            self._log = context.log
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()
+
+    @property
+    def dsn(self) -> str:
+        return self.url or embedded_clickhouse_url()
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            try:
+                self._client = clickhouse_connect.get_client(dsn=self.dsn)
+            except Exception as error:  # clickhouse-connect raises several types; all mean "cannot open"
+                hint = (
+                    "Another process holds the embedded ClickHouse at this path (a running `dagster dev`?): "
+                    "stop it, or point CLICKHOUSE_URL at a ClickHouse server."
+                    if "lock" in str(error).lower() or "already initialized" in str(error)
+                    else "Check CLICKHOUSE_URL (chdb:///abs/path or http://user:password@host:8123)."
+                )
+                raise ConfigurationError(f"Cannot open ClickHouse at {redact(self.dsn)}: {hint}") from None
+        return self._client
+
+    def close(self) -> None:
+        # chdb allows one open path per process: release it so the next run (or test) can open one.
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def database_exists(self) -> bool:
+        rows = self.client.query(
+            "SELECT count() FROM system.databases WHERE name = {db:String}", parameters={"db": self.database}
+        ).result_rows
+        return bool(rows[0][0])
+
+    def ensure_tables(self, tables: Iterable[Table]) -> list[str]:
+        """Create the database and any of ``tables`` that is missing; returns the names created."""
+        self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        existing = {
+            row[0]
+            for row in self.client.query(
+                "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": self.database}
+            ).result_rows
+        }
+        created = []
+        for table in tables:
+            if table.name not in existing:
+                self.client.command(table.ddl.format(database=self.database))
+                created.append(table.name)
+        return created
+
+    def insert(self, table: str, data: pa.Table) -> int:
+        """Insert in bounded batches; a retried batch only adds versions ReplacingMergeTree collapses."""
+        for offset in range(0, data.num_rows, INSERT_BATCH_ROWS):
+            self.client.insert_arrow(f"{self.database}.{table}", data.slice(offset, INSERT_BATCH_ROWS))
+        return data.num_rows
+
+    def query(self, sql: str, **parameters) -> list[tuple]:
+        return self.client.query(sql.replace("{database}", self.database), parameters=parameters).result_rows

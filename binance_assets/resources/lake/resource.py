@@ -1,0 +1,104 @@
+"""The lake resource: partition folders written completely or not at all."""
+
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import polars as pl
+from dagster_aws.s3 import S3Resource
+from pydantic import Field, PrivateAttr
+
+from binance_assets.resources.lake.layout import marker_for, parse
+from binance_assets.resources.lake.stores import LakeStore, LocalStore, S3Store, split_s3_url
+from binance_assets.settings import DEFAULTS, is_s3_url
+
+
+class CorruptFileError(RuntimeError):
+    pass
+
+
+class LakeResource(dg.ConfigurableResource):
+    """The data lake at ``LAKE_URL``: a local directory, or ``s3://bucket/prefix``."""
+
+    url: str = DEFAULTS["LAKE_URL"]
+    s3: S3Resource | None = Field(
+        default=None,
+        description="S3 access for an s3:// lake; None uses boto3's defaults (AWS_* variables, profile, role).",
+    )
+
+    _store: LakeStore | None = PrivateAttr(default=None)
+
+    @property
+    def store(self) -> LakeStore:
+        if self._store is None:
+            self._store = self._open_store()
+        return self._store
+
+    def _open_store(self) -> LakeStore:
+        if is_s3_url(self.url):
+            bucket, prefix = split_s3_url(self.url)
+            return S3Store((self.s3 or S3Resource()).get_client(), bucket, prefix)
+        return LocalStore(self.url)
+
+    def write_partition(self, path: str, data: bytes, manifest: dict) -> None:
+        """Replace one partition file; its ``_SUCCESS`` marker (holding ``manifest``) goes last.
+
+        The old marker is removed first, so a crash midway leaves a folder that readers and the
+        sensor treat as incomplete rather than a stale marker next to new data.
+        """
+        marker = marker_for(path)
+        self.store.delete(marker)
+        self.store.put(path, data)
+        self.store.put(marker, json.dumps(manifest, sort_keys=True).encode())
+
+    def append_to_partition(self, path: str, data: bytes, entry: dict) -> dict:
+        """Add one file to a partition folder that grows while its hour runs (order-book snapshots).
+
+        The file goes first, then the ``_SUCCESS`` manifest is replaced (one atomic write) by one
+        listing it under ``files``: a crash in between leaves an unlisted file that readers ignore,
+        never a listed file that is missing. Returns the new manifest.
+        """
+        marker = marker_for(path)
+        self.store.put(path, data)
+        manifest = self.manifest(path) or {"files": []}
+        manifest["files"] = [*(f for f in manifest["files"] if f["file"] != entry["file"]), entry]
+        manifest["rows"] = sum(f.get("rows", 0) for f in manifest["files"])
+        self.store.put(marker, json.dumps(manifest, sort_keys=True).encode())
+        return manifest
+
+    def manifest(self, path: str) -> dict | None:
+        """The ``_SUCCESS`` manifest of the folder holding ``path``; None if it is incomplete."""
+        raw = self.store.get(marker_for(path))
+        return None if raw is None else json.loads(raw or b"{}")
+
+    def read(self, path: str) -> bytes | None:
+        """A complete partition file's bytes; None when its folder has no ``_SUCCESS``."""
+        if self.manifest(path) is None:
+            return None
+        return self.store.get(path)
+
+    def write_parquet(self, path: str, frame: pl.DataFrame, manifest: dict) -> None:
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer, compression="zstd", statistics=True)
+        self.write_partition(path, buffer.getvalue(), manifest)
+
+    def read_parquet(self, path: str) -> pl.DataFrame | None:
+        data = self.read(path)
+        if data is None:
+            return None
+        try:
+            return pl.read_parquet(io.BytesIO(data))
+        except Exception as error:  # polars raises several types for unreadable files
+            located = parse(path)
+            producer = f"{located.dataset}_parquet" if located else "the asset that wrote it"
+            raise CorruptFileError(
+                f"{path} in the lake is not readable Parquet ({type(error).__name__}: {str(error)[:200]}). "
+                f"It was left untouched; re-materialise {producer} for this partition to rewrite it."
+            ) from None
+
+    @contextmanager
+    def local_files(self, paths: list[str]) -> Iterator[list[str]]:
+        with self.store.local_files(paths) as files:
+            yield files

@@ -1,0 +1,153 @@
+"""Byte stores behind the lake: the local disk (the embedded default) and S3.
+
+The lake asks only for put / get / delete by relative path, so the same asset code writes to a
+laptop's disk and to a bucket.
+"""
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from botocore.exceptions import ClientError
+
+from binance_assets.errors import ConfigurationError
+from binance_assets.resources.aws import aws_errors, error_code
+
+MISSING_OBJECT = {"NoSuchKey", "404", "NotFound"}
+
+
+class LakeStore(Protocol):
+    def put(self, path: str, data: bytes) -> None: ...
+
+    def get(self, path: str) -> bytes | None:
+        """The object's bytes, or None when it does not exist."""
+
+    def delete(self, path: str) -> None: ...
+
+    def uri(self, path: str) -> str: ...
+
+    @contextmanager
+    def local_files(self, paths: list[str]) -> Iterator[list[str]]:
+        """Local file paths holding these objects (for engines that read files, e.g. DuckDB)."""
+
+
+class LocalStore:
+    def __init__(self, root: str):
+        self.root = Path(root).expanduser().resolve()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.root, prefix=".write-probe-")
+            probe.close()
+        except OSError as error:
+            raise ConfigurationError(
+                f"The lake at {self.root} is not writable ({error.strerror}). "
+                "Set LAKE_URL to a writable directory or to s3://bucket/prefix."
+            ) from error
+
+    def _path(self, path: str) -> Path:
+        return self.root / path
+
+    def put(self, path: str, data: bytes) -> None:
+        target = self._path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target and rename: a reader never sees half a file.
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".tmp-", delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, target)
+
+    def get(self, path: str) -> bytes | None:
+        try:
+            return self._path(path).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete(self, path: str) -> None:
+        self._path(path).unlink(missing_ok=True)
+
+    def uri(self, path: str) -> str:
+        return str(self._path(path))
+
+    @contextmanager
+    def local_files(self, paths: list[str]) -> Iterator[list[str]]:
+        yield [str(self._path(p)) for p in paths]
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` → ``("bucket", "some/prefix")``."""
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ConfigurationError(f"LAKE_URL {url!r} is not an S3 URL: expected s3://bucket or s3://bucket/prefix.")
+    return parsed.netloc, parsed.path.strip("/")
+
+
+class S3Store:
+    """The lake in a bucket, under an optional key prefix, with the same relative paths as on disk.
+
+    Objects are read and written whole, in memory: one PUT replaces an object atomically, so a
+    reader never sees half a file (S3 has no rename, and needs none).
+    """
+
+    def __init__(self, client: Any, bucket: str, prefix: str = ""):
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+
+    def key(self, path: str) -> str:
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def relative(self, bucket: str, key: str) -> str | None:
+        """The lake path of ``bucket/key``, or None when the object is outside this lake."""
+        if bucket != self.bucket:
+            return None
+        if not self.prefix:
+            return key
+        head = f"{self.prefix}/"
+        return key[len(head) :] if key.startswith(head) else None
+
+    @contextmanager
+    def _calls(self, path: str) -> Iterator[None]:
+        try:
+            with aws_errors(f"Lake {self.uri(path)}"):
+                yield
+        except ClientError as error:
+            if error_code(error) == "NoSuchBucket":
+                raise ConfigurationError(
+                    f"Bucket {self.bucket!r} does not exist: run `binance-assets setup`, or fix LAKE_URL."
+                ) from error
+            raise
+
+    def put(self, path: str, data: bytes) -> None:
+        with self._calls(path):
+            self.client.put_object(Bucket=self.bucket, Key=self.key(path), Body=data)
+
+    def get(self, path: str) -> bytes | None:
+        with self._calls(path):
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=self.key(path))["Body"].read()
+            except ClientError as error:
+                if error_code(error) in MISSING_OBJECT:
+                    return None
+                raise
+
+    def delete(self, path: str) -> None:
+        with self._calls(path):
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(path))
+
+    def uri(self, path: str) -> str:
+        return f"s3://{self.bucket}/{self.key(path)}"
+
+    @contextmanager
+    def local_files(self, paths: list[str]) -> Iterator[list[str]]:
+        # DuckDB reads local files only here: httpfs is an extension it would download at run time.
+        with tempfile.TemporaryDirectory(prefix="lake-") as tmp:
+            files = []
+            for index, path in enumerate(paths):
+                target = os.path.join(tmp, f"{index}-{os.path.basename(path)}")
+                with self._calls(path):
+                    self.client.download_file(self.bucket, self.key(path), target)
+                files.append(target)
+            yield files

@@ -1,0 +1,78 @@
+"""Raw and clean klines in the lake: layout, markers, unmodified raw, exact typed Parquet."""
+
+import json
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from binance_assets.errors import ConfigurationError
+from binance_assets.resources.lake import LakeResource
+from binance_assets.lib.partitions import parse_hour, to_ms
+from binance_assets_tests.harness import failure_message
+
+HOUR = "2024-02-29-22:00"
+HOUR_MS = to_ms(parse_hour(HOUR))
+REQUIRED = [
+    "trading_pair", "open_time", "close_time", "open_price", "high_price", "low_price",
+    "close_price", "base_volume", "quote_volume", "number_of_trades",
+]  # fmt: skip
+FOLDER = "symbol={}/year=2024/month=02/day=29/hour=22"
+
+
+def test_an_hour_lands_raw_as_sent_and_clean_as_exact_decimals(pipeline, stand_in):
+    pipeline.symbols = "BTCUSDT,ETHUSDT"
+    stand_in.correct_candle("BTCUSDT", HOUR_MS + 7 * 60_000, close="67123.45678901", high="99999999.99999999")
+    pipeline.materialize(HOUR, selection=["raw_klines", "klines_parquet"])
+
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        served = stand_in.candles(symbol, start_ms=HOUR_MS, end_ms=HOUR_MS + 3_599_999)
+        raw_dir = pipeline.lake_dir / "raw/klines" / FOLDER.format(symbol)
+        assert json.loads((raw_dir / "klines.json").read_text()) == served
+        assert json.loads((raw_dir / "_SUCCESS").read_text())["rows"] == 60
+
+        clean_dir = pipeline.lake_dir / "clean/klines" / FOLDER.format(symbol)
+        assert (clean_dir / "_SUCCESS").exists()
+        frame = pl.read_parquet(clean_dir / "klines.parquet")
+        assert frame.columns[:10] == REQUIRED
+        assert frame.schema["open_time"] == pl.Datetime("ms", "UTC")
+        assert frame.schema["close_price"] == pl.Decimal(38, 8)
+        assert frame["open_time"].is_sorted() and frame.height == 60
+        assert frame["trading_pair"].unique().to_list() == [symbol]
+        for row, sent in zip(frame.iter_rows(named=True), served, strict=True):
+            assert to_ms(row["open_time"]) == sent[0] and to_ms(row["close_time"]) == sent[6]
+            assert [row[c] for c in ("open_price", "high_price", "low_price", "close_price")] == [
+                Decimal(v) for v in sent[1:5]
+            ]
+            assert f"{row['quote_volume']:.8f}" == sent[7] and row["number_of_trades"] == sent[8]
+
+
+def test_a_rerun_replaces_the_hour_in_place(pipeline, stand_in):
+    pipeline.materialize(HOUR, selection=["raw_klines", "klines_parquet"])
+    stand_in.correct_candle("BTCUSDT", HOUR_MS, close="1.00000001", low="1.00000000")
+    pipeline.materialize(HOUR, selection=["raw_klines", "klines_parquet"])
+
+    clean_dir = pipeline.lake_dir / "clean/klines" / FOLDER.format("BTCUSDT")
+    assert sorted(p.name for p in clean_dir.iterdir()) == ["_SUCCESS", "klines.parquet"]
+    frame = pl.read_parquet(clean_dir / "klines.parquet")
+    assert frame.height == 60 and frame["close_price"][0] == Decimal("1.00000001")
+
+
+def test_the_clean_step_says_which_raw_partition_to_materialise_first(pipeline):
+    result = pipeline.materialize(HOUR, selection=["klines_parquet"], raise_on_error=False)
+    assert not result.success
+    message = failure_message(result)
+    assert "No complete raw klines for BTCUSDT at 2024-02-29 22:00 UTC" in message
+    assert "materialise raw_klines for this partition first" in message
+
+
+def test_an_unwritable_lake_names_the_setting(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigurationError, match="not writable.*Set LAKE_URL"):
+        LakeResource(url=str(blocker / "lake")).store
+
+
+def test_a_malformed_partition_key_explains_the_format():
+    with pytest.raises(ConfigurationError, match="Malformed partition key '2024-13-01'.*YYYY-MM-DD-HH:00"):
+        parse_hour("2024-13-01")

@@ -1,0 +1,132 @@
+"""The warehouse: one row per (trading_pair, open_time) whatever is rerun, exact to the last decimal."""
+
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import dagster as dg
+import pytest
+
+from binance_assets.defs.klines.dataset import KLINES
+from binance_assets.errors import ConfigurationError
+from binance_assets.lib.partitions import parse_hour, to_ms
+from binance_assets.resources.clickhouse import ClickHouseWarehouse, redact
+from binance_assets_tests.harness import evaluations, failure_message
+
+HOUR = "2024-02-29-22:00"
+HOUR_MS = to_ms(parse_hour(HOUR))
+COUNTS = "SELECT count(), uniqExact(trading_pair, open_time) FROM binance.klines FINAL"
+
+
+def test_rerunning_a_partition_keeps_exactly_one_row_per_candle(pipeline, clickhouse_query):
+    for _ in range(3):
+        pipeline.materialize(HOUR)
+    pipeline.materialize("2024-02-29-21:00", last="2024-02-29-23:00")  # a range overlapping it
+
+    assert clickhouse_query(COUNTS) == [(180, 180)]
+    clickhouse_query("OPTIMIZE TABLE binance.klines FINAL")
+    assert clickhouse_query("SELECT count() FROM binance.klines") == [(180,)]  # merged away, not just hidden
+
+
+def test_a_corrected_candle_replaces_the_old_one(pipeline, stand_in, clickhouse_query):
+    pipeline.materialize(HOUR)
+    stand_in.correct_candle("BTCUSDT", HOUR_MS + 60_000, close="70000.12345678", high="70000.12345678")
+    pipeline.materialize(HOUR)
+
+    rows = clickhouse_query(
+        "SELECT close_price FROM binance.klines FINAL WHERE open_time = fromUnixTimestamp64Milli({t:Int64}, 'UTC')",
+        t=HOUR_MS + 60_000,
+    )
+    assert rows == [(Decimal("70000.12345678"),)]
+
+
+def test_decimals_arrive_in_clickhouse_exactly_as_the_exchange_sent_them(pipeline, stand_in, clickhouse_query):
+    stand_in.correct_candle(
+        "BTCUSDT", HOUR_MS, open="0.00000001", low="0.00000001", close="1234567890123.12345678",
+        high="1234567890123.12345679", volume="0.10000000", quote_volume="123456.78901234",
+    )  # fmt: skip
+    pipeline.materialize(HOUR)
+    served = stand_in.candles("BTCUSDT", start_ms=HOUR_MS, end_ms=HOUR_MS + 3_599_999)
+    stored = clickhouse_query(
+        "SELECT open_price, high_price, low_price, close_price, base_volume, quote_volume, number_of_trades "
+        "FROM binance.klines FINAL ORDER BY open_time"
+    )
+    assert [
+        [f"{v:.8f}" for v in row[:6]] + [row[6]] for row in stored
+    ] == [[*sent[1:6], sent[7], sent[8]] for sent in served]
+
+
+def test_a_range_backfill_fetches_full_pages_and_checks_every_hour(pipeline, stand_in, clickhouse_query):
+    pipeline.symbols = "BTCUSDT,ETHUSDT"
+    result = pipeline.materialize("2024-02-26-00:00", last="2024-02-28-23:00")  # 72 hours, 4,320 candles a symbol
+
+    assert stand_in.count(path="/api/v3/klines") == 2 * 5
+    assert clickhouse_query(COUNTS) == [(8640, 8640)]
+    for check in ("klines_complete", "klines_ohlc_valid", "klines_reconciled"):
+        verdicts = evaluations(result, check)
+        assert len(verdicts) == 72 and all(v.passed for v in verdicts.values()), check
+    materialized = {(e.asset_key.to_user_string(), e.partition) for e in result.get_asset_materialization_events()}
+    assert len(materialized) == 3 * 72
+
+
+def test_rows_missing_from_the_warehouse_fail_reconciliation(pipeline, clickhouse_query):
+    pipeline.materialize(HOUR)
+    clickhouse_query("DELETE FROM binance.klines WHERE toMinute(open_time) < 10")
+    result = pipeline.materialize(HOUR, selection=dg.AssetSelection.checks_for_assets("clickhouse_klines") | dg.AssetSelection.assets("klines_parquet"))
+    verdict = evaluations(result, "klines_reconciled")[HOUR]
+
+    assert not verdict.passed
+    assert verdict.metadata["clickhouse_rows"].value == 50 and verdict.metadata["raw_rows"].value == 60
+
+
+def test_a_corrupt_parquet_file_fails_the_load_naming_the_file_and_the_fix(pipeline):
+    pipeline.materialize(HOUR, selection=["raw_klines", "klines_parquet"])
+    parquet = pipeline.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=22/klines.parquet"
+    parquet.write_bytes(b"PAR1 this is not parquet")
+
+    result = pipeline.materialize(HOUR, selection=["clickhouse_klines"], raise_on_error=False)
+    message = failure_message(result)
+    assert "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=22/klines.parquet" in message
+    assert "materialise klines_parquet" in message
+
+
+def test_an_unopenable_warehouse_names_the_setting_without_leaking_the_password():
+    warehouse = ClickHouseWarehouse(url="http://reader:s3cret@127.0.0.1:1/")
+    with pytest.raises(ConfigurationError) as error:
+        warehouse.ensure_tables([KLINES.table])
+    assert "CLICKHOUSE_URL" in str(error.value) and "s3cret" not in str(error.value)
+    assert redact("http://reader:s3cret@host:8123/db") == "http://reader:***@host:8123/db"
+
+
+def test_the_query_command_reads_the_configured_warehouse(pipeline):
+    pipeline.materialize(HOUR)
+    env = {**os.environ, "CLICKHOUSE_URL": pipeline.clickhouse_url, "CLICKHOUSE_DATABASE": "binance"}
+    done = subprocess.run(
+        [sys.executable, "-m", "binance_assets.warehouse", "SELECT trading_pair, count() FROM {database}.klines FINAL GROUP BY 1"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["trading_pair\tcount()", "BTCUSDT\t60"]
+
+
+def test_a_long_range_loads_in_batches_and_a_missing_hour_stops_it_before_any_insert(
+    pipeline, clickhouse_query, monkeypatch
+):
+    monkeypatch.setattr("binance_assets.lib.load.INSERT_BATCH_ROWS", 100)  # 3 hours → 2 batches
+    pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["raw_klines", "klines_parquet"])
+    (pipeline.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=21/_SUCCESS").unlink()
+
+    result = pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["clickhouse_klines"], raise_on_error=False)
+    assert "2024-02-29 21:00 UTC" in failure_message(result) and "materialise klines_parquet" in failure_message(result)
+    assert clickhouse_query("SELECT count() FROM system.tables WHERE database = 'binance' AND name = 'klines'") == [(0,)]
+
+    pipeline.materialize("2024-02-29-21:00", selection=["raw_klines", "klines_parquet"])
+    result = pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["clickhouse_klines"])
+    logged = [entry.user_message for entry in pipeline.instance.all_logs(result.run_id)]
+    batches = [message for message in logged if "rows inserted (" in message]
+    assert batches == [
+        "klines: 120 rows inserted (2 of 3 files read)",
+        "klines: 180 rows inserted (3 of 3 files read)",
+    ]
+    assert clickhouse_query(COUNTS) == [(180, 180)]

@@ -1,0 +1,74 @@
+"""Orders in ClickHouse: one row per order, always its newest state, whatever is re-fetched."""
+
+import dagster as dg
+
+from binance_assets.lib.partitions import parse_hour, to_ms
+from binance_assets_tests.harness import evaluations
+
+HOUR = "2024-02-29-21:00"
+HOUR_MS = to_ms(parse_hour(HOUR))
+COUNTS = "SELECT count(), uniqExact(symbol, order_id) FROM binance.orders FINAL"
+STATES = "SELECT order_id, status, executed_qty, update_time FROM binance.orders FINAL WHERE order_id IN {ids:Array(Int64)} ORDER BY order_id"
+
+
+def test_an_hour_of_2300_orders_lands_once_and_reconciles(pipeline, stand_in, credentials, clickhouse_query):
+    stand_in.generate_orders("BTCUSDT", HOUR_MS, HOUR_MS + 3_600_000, 2300, seed=11, same_ms_share=0.5)
+    result = pipeline.materialize(HOUR, group="orders", **credentials)
+
+    assert clickhouse_query(COUNTS) == [(2300, 2300)]
+    reconciled = evaluations(result, "orders_reconciled")[HOUR]
+    assert reconciled.passed and reconciled.metadata["clickhouse_rows"].value == 2300
+
+
+def test_refetching_an_hour_keeps_only_each_orders_newest_state(pipeline, stand_in, credentials, clickhouse_query):
+    orders = stand_in.generate_orders("BTCUSDT", HOUR_MS, HOUR_MS + 3_600_000, 200, seed=12)
+    pending = [o for o in orders if o["status"] == "NEW"][:3]
+    ids = [o["orderId"] for o in pending]
+    pipeline.materialize(HOUR, group="orders", **credentials)
+    assert {row[1] for row in clickhouse_query(STATES, ids=ids)} == {"NEW"}
+
+    filled_at = HOUR_MS + 3 * 3_600_000
+    for order in pending:  # filled an hour after the first fetch
+        stand_in.update_order("BTCUSDT", order["orderId"], status="FILLED", executed_qty=order["origQty"], update_time=filled_at)
+    pipeline.materialize(HOUR, group="orders", **credentials)
+    newest = clickhouse_query(STATES, ids=ids)
+    assert [(status, f"{qty:.8f}") for _, status, qty, _ in newest] == [("FILLED", o["origQty"]) for o in pending]
+
+    # An answer carrying an older state (a lagging replica) arrives last: the version still decides.
+    stand_in.update_order("BTCUSDT", ids[0], status="NEW", executed_qty="0", update_time=filled_at - 60_000)
+    pipeline.materialize(HOUR, group="orders", **credentials)
+    assert clickhouse_query(STATES, ids=ids) == newest
+
+    assert clickhouse_query(COUNTS) == [(200, 200)]
+    clickhouse_query("OPTIMIZE TABLE binance.orders FINAL")
+    assert clickhouse_query("SELECT count() FROM binance.orders") == [(200,)]  # merged away, not just hidden
+
+
+def test_a_range_run_writes_every_hour_including_quiet_ones(pipeline, stand_in, credentials, clickhouse_query):
+    pipeline.symbols = "BTCUSDT,ETHUSDT"
+    stand_in.generate_orders("BTCUSDT", HOUR_MS - 26 * 3_600_000, HOUR_MS - 20 * 3_600_000, 400, seed=13)
+    stand_in.generate_orders("ETHUSDT", HOUR_MS - 2 * 3_600_000, HOUR_MS, 50, seed=14)
+    result = pipeline.materialize("2024-02-27-21:00", last="2024-02-29-20:00", group="orders", **credentials)  # 48 hours
+
+    assert result.success
+    assert clickhouse_query("SELECT symbol, count() FROM binance.orders FINAL GROUP BY symbol ORDER BY symbol") == [
+        ("BTCUSDT", 400), ("ETHUSDT", 50)]
+    assert stand_in.count(path="/api/v3/allOrders") == 2 * 2  # two 24-hour windows a symbol
+    for check in ("orders_reconciled", "orders_created_in_hour", "orders_unique"):
+        verdicts = evaluations(result, check)
+        assert len(verdicts) == 48 and all(v.passed for v in verdicts.values()), check
+
+
+def test_without_credentials_orders_fail_clearly_and_klines_still_run(pipeline, stand_in, monkeypatch):
+    monkeypatch.delenv("BINANCE_API_KEY", raising=False)
+    monkeypatch.delenv("BINANCE_API_SECRET", raising=False)
+    failed = pipeline.materialize(HOUR, group="orders", raise_on_error=False)
+
+    assert not failed.success
+    failure = next(e for e in failed.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert failure.step_key == "raw_orders"
+    message = str(failure.event_specific_data.error)
+    assert "MissingCredentialsError" in message and "BINANCE_API_KEY and BINANCE_API_SECRET are not set" in message
+    assert stand_in.count(path="/api/v3/allOrders") == 0
+
+    assert pipeline.materialize(HOUR).success  # the klines group, on the same resources

@@ -1,0 +1,94 @@
+"""The lake on S3 (moto server over HTTP): the same layout, markers and checks as on disk."""
+
+import boto3
+import dagster as dg
+import polars as pl
+import pytest
+from dagster_aws.s3 import S3Resource
+
+from binance_assets.errors import ConfigurationError
+from binance_assets.resources.lake import LakeResource
+from binance_assets.lib.partitions import parse_hour, to_ms
+from binance_assets_tests.harness import Pipeline, evaluations
+from binance_assets_tests.s3_lake import BUCKET, LAKE_URL, REGION
+
+HOURS = ("2024-02-29-21:00", "2024-02-29-22:00")
+
+
+@pytest.fixture
+def bucket(aws) -> str:
+    boto3.client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return BUCKET
+
+
+def s3_objects(prefix: str) -> dict[str, bytes]:
+    s3 = boto3.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+    return {k.removeprefix(prefix): s3.get_object(Bucket=BUCKET, Key=k)["Body"].read() for k in keys}
+
+
+def test_every_raw_and_clean_path_lands_in_s3_with_the_local_layout(bucket, stand_in, tmp_path, clickhouse_query):
+    on_s3 = Pipeline(stand_in, tmp_path / "s3", symbols="BTCUSDT,ETHUSDT", lake_url=LAKE_URL)
+    on_disk = Pipeline(stand_in, tmp_path / "disk", symbols="BTCUSDT,ETHUSDT")
+
+    result = on_s3.materialize(HOURS[0], last=HOURS[1])  # raw → Parquet → ClickHouse, with every check
+    files_only = dg.AssetSelection.assets("raw_klines", "klines_parquet").without_checks()
+    on_disk.materialize(HOURS[0], last=HOURS[1], selection=files_only)
+
+    local = {str(p.relative_to(on_disk.lake_dir)): p.read_bytes() for p in on_disk.lake_dir.rglob("*") if p.is_file()}
+    remote = s3_objects("lake/")
+    assert (
+        sorted(remote) == sorted(local) and len(local) == 2 * 2 * 2 * 2
+    )  # raw + clean, 2 symbols, 2 hours, file + _SUCCESS
+    for path, data in local.items():  # the same content; only the fetch time differs between the two runs
+        if path.endswith(".json"):
+            assert remote[path] == data
+        elif path.endswith(".parquet"):
+            assert pl.read_parquet(remote[path]).drop("fetched_at").equals(pl.read_parquet(data).drop("fetched_at"))
+    assert not on_s3.lake_dir.exists()  # nothing went to local disk
+    for check in ("klines_complete", "klines_ohlc_valid", "klines_reconciled"):  # DuckDB and ClickHouse read S3 files
+        assert all(e.passed for e in evaluations(result, check).values()) and len(evaluations(result, check)) == 2
+    lake_path = result.asset_materializations_for_node("raw_klines")[0].metadata["lake_path"].value
+    assert lake_path.startswith(f"{LAKE_URL}/raw/klines/symbol=BTCUSDT/")
+
+
+def test_an_incomplete_folder_reads_as_missing_and_an_absent_object_as_none(bucket):
+    lake = LakeResource(url=LAKE_URL)  # no S3Resource given: boto3 reads AWS_ENDPOINT_URL and the keys itself
+    lake.write_partition("clean/x/file.bin", b"data", {"rows": 1})
+    assert lake.read("clean/x/file.bin") == b"data" and lake.manifest("clean/x/file.bin") == {"rows": 1}
+
+    lake.store.delete("clean/x/_SUCCESS")  # as if the writer died before its marker
+    assert lake.read("clean/x/file.bin") is None
+    assert lake.store.get("clean/nothing/here") is None
+
+
+def test_a_missing_bucket_says_to_run_setup(aws):
+    with pytest.raises(ConfigurationError, match="Bucket 'crypto' does not exist: run `binance-assets setup`"):
+        LakeResource(url=LAKE_URL).store.put("raw/x/file.json", b"[]")
+
+
+def test_an_unreachable_endpoint_names_the_variable_and_never_the_secret(aws, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret-value")
+    s3 = S3Resource(endpoint_url="http://127.0.0.1:9", max_attempts=1, region_name=REGION)
+    with pytest.raises(ConfigurationError, match="cannot reach http://127.0.0.1:9.*AWS_ENDPOINT_URL") as raised:
+        LakeResource(url=LAKE_URL, s3=s3).store.get("raw/x/file.json")
+    assert "very-secret-value" not in str(raised.value)
+
+
+@pytest.mark.parametrize("url", ["s3://", "s3:///prefix-only"])
+def test_a_malformed_s3_url_explains_the_format(url):
+    with pytest.raises(ConfigurationError, match="expected s3://bucket or s3://bucket/prefix"):
+        LakeResource(url=url).store
+
+
+def test_orders_land_in_s3_too_and_pass_their_checks(bucket, stand_in, tmp_path, credentials):
+    hour_ms = to_ms(parse_hour(HOURS[0]))
+    stand_in.generate_orders("BTCUSDT", hour_ms, hour_ms + 3_600_000, 300, seed=3)
+    on_s3 = Pipeline(stand_in, tmp_path, lake_url=LAKE_URL)
+
+    result = on_s3.materialize(HOURS[0], group="orders", **credentials)  # raw → Parquet → ClickHouse, checked
+
+    folder = "orders/symbol=BTCUSDT/year=2024/month=02/day=29/hour=21"
+    assert {"raw/" + folder + "/orders.json", f"clean/{folder}/orders.parquet"} <= set(s3_objects("lake/"))
+    assert all(e.passed for e in result.get_asset_check_evaluations()) and result.get_asset_check_evaluations()
+    assert not on_s3.lake_dir.exists()
