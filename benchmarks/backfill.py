@@ -166,7 +166,7 @@ print(json.dumps([run.status.value, len(records), passed, rows]))
     done = subprocess.run(
         [sys.executable, "-c", script], env={**env, "BENCH_REAL": "1" if real else "0"},
         capture_output=True, text=True, check=True, cwd=REPO,
-    )  # fmt: skip
+    )
     status, evaluations, passed, rows = json.loads(done.stdout.strip().splitlines()[-1])
     problems = []
     if status != "SUCCESS":

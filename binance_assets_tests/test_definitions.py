@@ -22,12 +22,12 @@ def test_definitions_load_with_every_asset_and_check():
     assert {
         "raw_orders", "orders_parquet", "clickhouse_orders", "raw_order_book", "order_book_parquet",
         "clickhouse_order_book", "exchange_info", "clickhouse_symbols",
-    } <= {k.to_user_string() for k in graph.get_all_asset_keys()}  # fmt: skip
+    } <= {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {
         "orders_unique", "orders_quantities_valid", "orders_known_values", "orders_created_in_hour",
         "orders_reconciled", "order_book_snapshots_collected", "order_book_not_crossed", "order_book_levels_valid",
         "order_book_reconciled", "configured_symbols_trading",
-    } <= {k.name for k in graph.asset_check_keys}  # fmt: skip
+    } <= {k.name for k in graph.asset_check_keys}
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def materialize_cli(env: dict, *partition_args: str, select: str = "group:klines
     return subprocess.run(
         [DAGSTER, "asset", "materialize", "-m", "binance_assets.definitions", "--select", select, *partition_args],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    )
 
 
 def warehouse_counts(env: dict) -> tuple[int, int]:

@@ -36,7 +36,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+]
 KLINES_ASSETS = ("raw_klines", "klines_parquet", "clickhouse_klines")
 KLINES_CHECKS = {"klines_complete", "klines_ohlc_valid", "klines_reconciled"}
 PARTITION_COUNT = re.compile(r"^[\d,]+ partitions$")
@@ -158,7 +158,7 @@ def dagster_dev(exchange, artifacts, tmp_path) -> Iterator[DagsterDev]:
             [sys.executable, "-c", WITH_DEFAULT_SIGNALS, DAGSTER, "dev", "-h", "127.0.0.1", "-p", str(port),
              "-w", str(REPO / "workspace.yaml")],
             cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        )
     dev = DagsterDev(f"http://127.0.0.1:{port}", home, log, process)
     try:
         wait_until_loaded(dev)

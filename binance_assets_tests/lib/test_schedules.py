@@ -45,7 +45,7 @@ def test_the_job_runs_the_whole_klines_pipeline_with_its_checks():
     assert {node.name for node in job.all_node_defs} == {
         "raw_klines", "klines_parquet", "clickhouse_klines",
         "klines_parquet_klines_complete", "klines_parquet_klines_ohlc_valid", "clickhouse_klines_klines_reconciled",
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize(

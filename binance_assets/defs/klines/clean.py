@@ -11,16 +11,16 @@ RAW_FIELDS = [
     "open_time", "open_price", "high_price", "low_price", "close_price", "base_volume",
     "close_time", "quote_volume", "number_of_trades", "taker_buy_base_volume",
     "taker_buy_quote_volume", "unused",
-]  # fmt: skip
+]
 DECIMAL_COLUMNS = [
     "open_price", "high_price", "low_price", "close_price", "base_volume", "quote_volume",
     "taker_buy_base_volume", "taker_buy_quote_volume",
-]  # fmt: skip
+]
 CLEAN_COLUMNS = [
     "trading_pair", "open_time", "close_time", "open_price", "high_price", "low_price",
     "close_price", "base_volume", "quote_volume", "number_of_trades",
     "taker_buy_base_volume", "taker_buy_quote_volume", "fetched_at",
-]  # fmt: skip
+]
 
 
 def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int) -> pl.DataFrame:

@@ -53,7 +53,7 @@ def order_book_frame(symbol: str, taken: list[tuple[int, dict]]) -> pl.DataFrame
         columns,
         schema={"symbol": pl.String, "snapshot_time": pl.Int64, "last_update_id": pl.Int64, "side": pl.String,
                 "level": pl.Int32, "price": pl.String, "quantity": pl.String},
-    )  # fmt: skip
+    )
     frame = exact_decimals(frame, ["price", "quantity"], f"{symbol} order book")
     return ms_timestamps(frame, ["snapshot_time"]).select(CLEAN_COLUMNS)
 

@@ -16,7 +16,7 @@ KNOWN_VALUES = {
                "EXPIRED", "EXPIRED_IN_MATCH"),
     "type": ("LIMIT", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT", "LIMIT_MAKER"),
     "side": ("BUY", "SELL"),
-}  # fmt: skip
+}
 
 
 def _unique_verdict(hour, figures) -> Verdict:

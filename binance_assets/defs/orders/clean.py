@@ -16,11 +16,11 @@ FIELDS = {
     "orderListId": "order_list_id", "stopPrice": "stop_price", "icebergQty": "iceberg_qty",
     "origQuoteOrderQty": "orig_quote_order_qty", "isWorking": "is_working", "workingTime": "working_time",
     "selfTradePreventionMode": "self_trade_prevention_mode",
-}  # fmt: skip
+}
 INTEGER_FIELDS = {"orderId", "orderListId", "time", "updateTime", "workingTime"}
 DECIMAL_COLUMNS = [
     "price", "orig_qty", "executed_qty", "cummulative_quote_qty", "stop_price", "iceberg_qty", "orig_quote_order_qty",
-]  # fmt: skip
+]
 TIME_COLUMNS = ["time", "update_time", "working_time", "fetched_at"]
 RAW_SCHEMA = {
     field: pl.Int64 if field in INTEGER_FIELDS else pl.Boolean if field == "isWorking" else pl.String for field in FIELDS

@@ -25,7 +25,7 @@ SCHEMA = {
     "base_asset_precision": pl.UInt8, "quote_asset_precision": pl.UInt8,
     **{name: pl.String for name in FILTER_FIELDS},
     "order_types": pl.List(pl.String), "is_spot_trading_allowed": pl.Boolean, "fetched_at": pl.Int64,
-}  # fmt: skip
+}
 
 
 def _filter_value(entry: dict, sources) -> str | None:

@@ -16,7 +16,7 @@ HOUR_MS = to_ms(parse_hour(HOUR))
 REQUIRED = [
     "trading_pair", "open_time", "close_time", "open_price", "high_price", "low_price",
     "close_price", "base_volume", "quote_volume", "number_of_trades",
-]  # fmt: skip
+]
 FOLDER = "symbol={}/year=2024/month=02/day=29/hour=22"
 
 

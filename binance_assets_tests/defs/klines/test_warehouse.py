@@ -45,7 +45,7 @@ def test_decimals_arrive_in_clickhouse_exactly_as_the_exchange_sent_them(pipelin
     stand_in.correct_candle(
         "BTCUSDT", HOUR_MS, open="0.00000001", low="0.00000001", close="1234567890123.12345678",
         high="1234567890123.12345679", volume="0.10000000", quote_volume="123456.78901234",
-    )  # fmt: skip
+    )
     pipeline.materialize(HOUR)
     served = stand_in.candles("BTCUSDT", start_ms=HOUR_MS, end_ms=HOUR_MS + 3_599_999)
     stored = clickhouse_query(
@@ -105,7 +105,7 @@ def test_the_query_command_reads_the_configured_warehouse(pipeline):
     done = subprocess.run(
         [sys.executable, "-m", "binance_assets.warehouse", "SELECT trading_pair, count() FROM {database}.klines FINAL GROUP BY 1"],
         env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["trading_pair\tcount()", "BTCUSDT\t60"]
 

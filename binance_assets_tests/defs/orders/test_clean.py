@@ -24,7 +24,7 @@ def test_an_hour_lands_raw_as_sent_and_clean_with_exact_types(pipeline, stand_in
     unavailable = stand_in.add_orders("BTCUSDT", [
         {"time": HOUR_MS + 5, "price": "12345678901.12345678", "origQty": "0.00000001",
          "cummulativeQuoteQty": "-1.00000000", "workingTime": -1, "isWorking": False},
-    ])[0]  # fmt: skip
+    ])[0]
     result = pipeline.materialize(HOUR, group="orders", **credentials)
 
     served = [o for o in stand_in.orders("BTCUSDT") if HOUR_MS <= o["time"] < HOUR_MS + 3_600_000]
@@ -54,7 +54,7 @@ def test_the_checks_catch_what_breaks_their_rule(pipeline, stand_in, credentials
     bad = stand_in.add_orders("BTCUSDT", [
         {"time": HOUR_MS + 1_000, "origQty": "1", "executedQty": "1.5", "status": "FILLED"},
         {"time": HOUR_MS + 2_000, "status": "SURPRISE", "type": "ICEBERG_DELUXE", "side": "HOLD"},
-    ])  # fmt: skip
+    ])
     pipeline.materialize(HOUR, selection=["raw_orders"], **credentials)
     # A corrupt raw file: one order twice, another moved two hours earlier.
     raw = pipeline.lake_dir / "raw/orders" / FOLDER / "orders.json"

@@ -27,7 +27,7 @@ def test_exchange_info_lands_in_the_symbols_dimension_and_refreshes(pipeline, st
             entry["quoteAssetPrecision"], Decimal(filters["PRICE_FILTER"]["tickSize"]),
             Decimal(filters["LOT_SIZE"]["stepSize"]), Decimal(filters["LOT_SIZE"]["minQty"]),
             Decimal(filters["NOTIONAL"]["minNotional"]), entry["isSpotTradingAllowed"],
-        ))  # fmt: skip
+        ))
     assert clickhouse_query(COLUMNS) == sorted(expected)
     lake_file = result.asset_materializations_for_node("exchange_info")[0].metadata["lake_file"].value
     assert json.loads((pipeline.lake_dir / lake_file).read_text())["symbols"] == served
