@@ -1,4 +1,4 @@
-"""An HTTP stand-in for the Binance Spot REST API (standard library only, no dagster).
+"""An HTTP stand-in for the Binance Spot REST API and its bulk archive (standard library only, no dagster).
 
 Used by the tests, the benchmarks and the README's offline demo::
 
@@ -8,20 +8,21 @@ Used by the tests, the benchmarks and the README's offline demo::
         ex.url                      # "http://127.0.0.1:<free port>" (origin, no /api suffix)
         client = binance.Client("key", "secret", ping=False)
         client.API_URL = f"{ex.url}/api"
+        archive = ex.archive_url    # the same origin: f"{archive}/data/spot/monthly/klines/..."
 
 or from a shell (prints the URL, serves until Ctrl-C)::
 
     python -m binance_stand_in --port 8900 [--symbols BTCUSDT,ETHUSDT]
         [--api-key K --api-secret S --orders-per-hour N --order-hours 24] [--now-ms MS]
-    BINANCE_API_URL=http://127.0.0.1:8900 ...
+    BINANCE_API_URL=http://127.0.0.1:8900 BINANCE_ARCHIVE_URL=http://127.0.0.1:8900 ...
 
 Public API
 ----------
 ``ExchangeStandIn(symbols=("BTCUSDT","ETHUSDT"), now_ms=None, weight_limit_1m=6000, latency_s=0.0, *,
 arrival_delay_s=0.0, window_s=60.0, ban_seconds=120.0, hammer_grace=1, timeout_fault_s=5.0, server_time_offset_ms=0,
-listed_ms=None, host="127.0.0.1", port=0)``
+listed_ms=None, archive_publish_delay_ms=0, archive_cache_files=24, host="127.0.0.1", port=0)``
 
-- ``start()`` / ``stop()`` (= ``close()``), or ``with``; ``url``, ``port``.
+- ``start()`` / ``stop()`` (= ``close()``), or ``with``; ``url``, ``port``, ``archive_url`` (== ``url``).
 - Latency. ``latency_s`` delays every answer; ``arrival_delay_s`` (settable) delays handling, as
   a slow link delays a request's arrival: a signed request arriving later than its recvWindow
   gets -1021 however well the client's clock is synced.
@@ -43,10 +44,26 @@ listed_ms=None, host="127.0.0.1", port=0)``
   "503", "truncated" (200 + full Content-Length, half the body, connection closed),
   "timeout" (sleeps ``seconds`` or ``timeout_fault_s``, then answers normally), "429"
   (Retry-After ``seconds`` or 1). They hit the next n requests to the data endpoints
-  (exchangeInfo, klines, depth, allOrders; ping/time never), or only to ``path``.
-  ``pending_faults``, ``clear_faults()``.
+  (exchangeInfo, klines, depth, allOrders; ping/time never), or only to ``path``. An
+  archive path takes only faults given exactly its ``path`` (500/503/429 then have S3 XML
+  bodies; 429 is not followed by bans). One-shot: ``pending_faults``, ``clear_faults()``.
+- Bulk archive (data.binance.vision, see below): ``archive_path(symbol, period,
+  interval="1m", checksum=False)`` -> ``/data/spot/...zip[.CHECKSUM]``, period "YYYY-MM"
+  (monthly) or "YYYY-MM-DD" (daily); ``archive_publish_delay_ms`` (settable). Archive faults
+  persist until ``clear_archive_faults()`` (``archive_faults`` lists them as
+  ``{(symbol, interval, period): names}``), each for one file (interval default "1m"):
+  ``corrupt_archive_checksum(symbol, period, interval="1m")`` (the CHECKSUM lists a wrong,
+  well-formed sha256; zip intact), ``truncate_archive(...)`` (the zip's first half as a
+  complete 200 with honest Content-Length; CHECKSUM unchanged, so it fails),
+  ``unpublish_archive(...)`` (zip and CHECKSUM 404), ``reupload_archive(symbol, period,
+  interval="1m", open_time=None, **values)`` (a correction like ``correct_candle``:
+  ``open_time`` defaults to the period's first candle, ``values`` to one more trade; the
+  zip, its CHECKSUM and ETag change, klines agree; ends that file's other faults; returns
+  the candle's klines row). ``remove_*`` gaps and ``correct_candle`` show in the archive.
+  The setters raise ValueError for a malformed period or unserved interval, -1121 ApiError
+  for an unknown symbol.
 - Observation: ``requests`` (snapshot list of ``RequestRecord(method, path, params, weight,
-  status)``), ``clear_requests()``, ``count(path=None, status=None, method=None)``,
+  status)``; archive requests too, weight 0), ``clear_requests()``, ``count(path=None, status=None, method=None)``,
   ``used_weight_1m``, ``reset_limits()``.
 - Account: ``add_api_key(key, secret, permissions=("SPOT",))``, ``add_orders(symbol, orders)``,
   ``generate_orders(symbol, start_ms, end_ms, count, seed=0, same_ms_share=0.25)``,
@@ -78,7 +95,30 @@ unknown parameters -1104, duplicated ones -1101, malformed numbers -1100)
   1000). Ascending by orderId; with orderId or startTime the first ``limit`` matches,
   otherwise the most recent ``limit``.
 
-Rate limits: every response carries ``X-MBX-USED-WEIGHT-1M`` and ``X-MBX-USED-WEIGHT`` (the
+Bulk archive (GET/HEAD; no weight, no ``X-MBX-*`` headers, no API key, not subject to bans;
+the real one is another host, data.binance.vision, whose base URL here is ``archive_url``)
+-------------------------------------------------------------------------------------------
+- ``/data/spot/monthly/klines/{SYMBOL}/{interval}/{SYMBOL}-{interval}-{YYYY-MM}.zip`` and
+  ``/data/spot/daily/klines/{SYMBOL}/{interval}/{SYMBOL}-{interval}-{YYYY-MM-DD}.zip``, each
+  with ``.zip.CHECKSUM`` beside it: ``{sha256 hex of the zip}  {SYMBOL}-{interval}-{period}.zip``
+  and a line feed, as sha256sum prints it (two spaces; text/plain). Intervals: daily 1s, 1m,
+  3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d; monthly the same without 1s. The zip
+  (application/zip, ``ETag`` = quoted MD5 of the body) holds one CSV,
+  ``{SYMBOL}-{interval}-{period}.csv``: no header, LF line ends, the 12 kline fields in
+  klines' order and digits (open time, open, high, low, close, volume,
+  close time, quote volume, trades, taker buy base, taker buy quote, "0"), rows of every
+  candle opening in the period, gaps skipped. Times: files whose period starts on or after
+  2025-01-01 are in MICROSECONDS (open ms * 1000; close ms * 1000 + 999, ending in 999999),
+  earlier files in ms. Same candles -> same bytes (fixed zip metadata).
+- Published once the period has closed on the market clock: period end +
+  ``archive_publish_delay_ms`` <= ``now_ms`` (real Binance: daily files the next day,
+  monthly early in the next month). Otherwise, and for unknown symbols, unserved intervals,
+  malformed names, periods without any candle (before the listing, halted throughout),
+  ``unpublish_archive``: 404 with S3's body ``<?xml ...?><Error><Code>NoSuchKey</Code>
+  <Message>The specified key does not exist.</Message><Key>data/spot/...</Key>...</Error>``
+  (application/xml). Other methods: 405 MethodNotAllowed (XML).
+
+Rate limits: every API response carries ``X-MBX-USED-WEIGHT-1M`` and ``X-MBX-USED-WEIGHT`` (the
 window's weight after the request). Windows are ``window_s`` seconds of real wall-clock
 time. Over ``weight_limit_1m`` -> 429, -1003, ``Retry-After`` (seconds to the window's end,
 >= 1), not charged. Requests sent while a Retry-After runs: ``hammer_grace`` (default 1)

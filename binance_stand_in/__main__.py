@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                 ex.generate_orders(sym, start, start + HOUR_MS, a.orders_per_hour)
     ex.start()
     print(f"Binance Spot stand-in listening on {ex.url}  (symbols: {','.join(symbols)};"
-          f" python-binance: client.API_URL = '{ex.url}/api')", flush=True)
+          f" python-binance: client.API_URL = '{ex.url}/api'; bulk archive: {ex.archive_url}/data/spot/...)",
+          flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 
 from .account import ApiKeys, OrderStore, generate_orders
+from .archive import CORRUPT_CHECKSUM, TRUNCATE, UNPUBLISH, Archive
 from .limits import RateLimiter
 from .market import Market
 from .prices import SymbolSpec
@@ -30,10 +31,13 @@ class ExchangeStandIn:
         timeout_fault_s: float = 5.0,
         server_time_offset_ms: int = 0,
         listed_ms: int | None = None,
+        archive_publish_delay_ms: int = 0,
+        archive_cache_files: int = 24,
         host: str = "127.0.0.1",
         port: int = 0,
     ):
         self.market = Market(symbols, listed_ms=listed_ms)
+        self.archive = Archive(self.market, archive_publish_delay_ms, archive_cache_files)
         self.limiter = RateLimiter(weight_limit_1m, window_s, ban_seconds, hammer_grace)
         self.api_keys = ApiKeys()
         self.orders_store = OrderStore()
@@ -81,6 +85,11 @@ class ExchangeStandIn:
     def url(self) -> str:
         """Origin, e.g. ``http://127.0.0.1:40123`` (python-binance: ``client.API_URL = url + "/api"``)."""
         return f"http://{self._http.host if self._http else self._host}:{self.port}"
+
+    @property
+    def archive_url(self) -> str:
+        """Base of the bulk archive (data.binance.vision): the same origin, ``{archive_url}/data/spot/...``."""
+        return self.url
 
     # ------------------------------------------------------------------ clocks
     @property
@@ -135,13 +144,60 @@ class ExchangeStandIn:
         """What ``GET /api/v3/klines`` would answer now (JSON-decoded rows), without HTTP or weight."""
         return [c.row() for c in self.market.klines(symbol, interval, self.now_ms, start_ms, end_ms, limit)]
 
+    # ------------------------------------------------------------------ bulk archive
+    @property
+    def archive_publish_delay_ms(self) -> int:
+        """A file is published once its period has closed on the market clock plus this delay."""
+        return self.archive.publish_delay_ms
+
+    @archive_publish_delay_ms.setter
+    def archive_publish_delay_ms(self, value: int) -> None:
+        self.archive.publish_delay_ms = int(value)
+
+    def archive_path(self, symbol: str, period: str, interval: str = "1m", checksum: bool = False) -> str:
+        """``/data/spot/{daily|monthly}/klines/...zip`` (``.zip.CHECKSUM`` with ``checksum``) of
+        ``period`` "YYYY-MM" (monthly) or "YYYY-MM-DD" (daily)."""
+        return self.archive.key(symbol, period, interval).path(checksum)
+
+    def corrupt_archive_checksum(self, symbol: str, period: str, interval: str = "1m") -> None:
+        """The file's ``.CHECKSUM`` lists a wrong (well-formed) sha256; the zip is intact."""
+        self.archive.set_fault(self.archive.key(symbol, period, interval), CORRUPT_CHECKSUM)
+
+    def truncate_archive(self, symbol: str, period: str, interval: str = "1m") -> None:
+        """The zip is served cut in half: a complete 200 (honest Content-Length) whose bytes
+        fail the unchanged ``.CHECKSUM`` and are not a valid zip."""
+        self.archive.set_fault(self.archive.key(symbol, period, interval), TRUNCATE)
+
+    def unpublish_archive(self, symbol: str, period: str, interval: str = "1m") -> None:
+        """The file and its ``.CHECKSUM`` answer 404 NoSuchKey."""
+        self.archive.set_fault(self.archive.key(symbol, period, interval), UNPUBLISH)
+
+    def reupload_archive(self, symbol: str, period: str, interval: str = "1m", open_time: int | None = None,
+                         **values) -> list:
+        """The file is uploaded again with one candle changed: ``open_time`` (default: the
+        period's first candle) gets ``values`` (fields as ``correct_candle``; default: one
+        more trade). A correction: klines answer the new values too; the zip's bytes and its
+        ``.CHECKSUM`` change. The new upload ends this file's other archive faults.
+        Returns the changed candle as a klines row (ms)."""
+        return self.archive.reupload(self.archive.key(symbol, period, interval), open_time, **values)
+
+    def clear_archive_faults(self) -> None:
+        """End every archive fault (corrupt/truncated/unpublished); re-uploads stay (they are data)."""
+        self.archive.clear_faults()
+
+    @property
+    def archive_faults(self) -> dict[tuple[str, str, str], tuple[str, ...]]:
+        """``{(symbol, interval, period): ("corrupt_checksum" | "truncate" | "unpublish", ...)}``."""
+        return self.archive.faults()
+
     # ------------------------------------------------------------------ faults
     def fail_next(self, n: int, kind: str, seconds: float | None = None, path: str | None = None) -> None:
         """Answer the next ``n`` requests to data endpoints (exchangeInfo, klines, depth,
         allOrders; or only ``path``) with a fault: "500", "502" (HTML body), "503",
         "truncated" (200, body cut in half, connection closed), "timeout" (sleeps
         ``seconds`` or ``timeout_fault_s``, then answers normally) or "429" (Retry-After
-        ``seconds`` or 1; hammering rules apply)."""
+        ``seconds`` or 1; hammering rules apply). Archive paths (``/data/...``) take only
+        faults given their exact ``path`` (500/503/429 as S3 XML, no hammering rules)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {FAULT_KINDS}")
         if seconds is None:
@@ -158,10 +214,11 @@ class ExchangeStandIn:
         with self._lock:
             self._faults.clear()
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, path: str, scoped_only: bool = False) -> Fault | None:
+        """The first pending fault for ``path``; ``scoped_only``: only faults naming it."""
         with self._lock:
             for i, f in enumerate(self._faults):
-                if f.path is None or f.path == path:
+                if f.path == path or (f.path is None and not scoped_only):
                     return self._faults.pop(i)
         return None
 

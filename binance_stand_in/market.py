@@ -84,6 +84,9 @@ class Market:
 
     def __init__(self, symbols, listed_ms: int | None = None):
         self._lock = threading.Lock()
+        # bumped by every change to a symbol's candles: caches of derived data (archive
+        # files) key on it instead of watching gaps and corrections themselves
+        self._revisions: dict[str, int] = {}
         self.specs: dict[str, SymbolSpec] = {}
         self.paths: dict[str, PricePath] = {}
         for s in symbols:
@@ -97,7 +100,16 @@ class Market:
         with self._lock:
             self.specs[spec.symbol] = spec
             self.paths[spec.symbol] = PricePath(spec)
+            self._bump(spec.symbol)
         return spec
+
+    def revision(self, symbol: str) -> int:
+        """Changes whenever ``symbol``'s candles may have changed (re-added, gaps, corrections)."""
+        with self._lock:
+            return self._revisions.get(symbol, 0)
+
+    def _bump(self, symbol: str) -> None:  # caller holds the lock
+        self._revisions[symbol] = self._revisions.get(symbol, 0) + 1
 
     def spec(self, symbol: str | None) -> SymbolSpec:
         spec = self.specs.get(symbol or "")
@@ -111,12 +123,14 @@ class Market:
         with self._lock:
             gaps = self._gaps.setdefault((symbol, iv.name), _Gaps())
             gaps.times.update(int(t) for t in open_times)
+            self._bump(symbol)
 
     def remove_range(self, symbol: str, start_ms: int, end_ms: int, interval: str = "1m") -> None:
         iv = _interval(interval)
         self.spec(symbol)
         with self._lock:
             self._gaps.setdefault((symbol, iv.name), _Gaps()).add_range(int(start_ms), int(end_ms))
+            self._bump(symbol)
 
     def correct_candle(self, symbol: str, open_time: int, interval: str = "1m", **values) -> None:
         iv = _interval(interval)
@@ -133,6 +147,7 @@ class Market:
         with self._lock:
             per = self._corrections.setdefault((symbol, iv.name), {})
             per.setdefault(int(open_time), {}).update(fields)
+            self._bump(symbol)
 
     # ------------------------------------------------------------------ klines
     def klines(self, symbol: str, interval: str, now: int, start: int | None = None, end: int | None = None,

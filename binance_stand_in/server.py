@@ -1,5 +1,7 @@
 """HTTP side of the stand-in: a ThreadingHTTPServer (HTTP/1.1, keep-alive) in a daemon
 thread, the request pipeline (ban -> route -> weight -> fault -> handler) and responses.
+Archive paths (``/data/...``) take a pipeline of their own (fault -> file): the real
+archive is another host, without weight, bans or ``X-MBX-*`` headers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl
 
-from . import errors
+from . import archive, errors
 from .routes import ROUTES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,6 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         path, _, raw_query = self.path.partition("?")
+        if path.startswith(archive.ARCHIVE_PREFIX):
+            self._dispatch_archive(ex, method, path, raw_query)
+            return
         route = ROUTES.get(path)
         weight = 0
         fault: Fault | None = None
@@ -165,19 +170,47 @@ class _Handler(BaseHTTPRequestHandler):
         self._finish(ex, method, path, record_params, weight, status, payload, "application/json;charset=UTF-8",
                      extra, truncated=truncated)
 
+    def _dispatch_archive(self, ex, method: str, path: str, raw_query: str) -> None:
+        """data.binance.vision: only faults aimed at this very path (``fail_next(path=...)``)."""
+        params = dict(parse_qsl(raw_query, keep_blank_values=True))
+        fault = ex._take_fault(path, scoped_only=True)
+        if fault is not None:
+            if fault.kind == "timeout":
+                ex._sleep(fault.seconds)
+            elif fault.kind == "502":
+                self._finish(ex, method, path, params, 0, 502, _BAD_GATEWAY_HTML, "text/html", {},
+                             api_headers=False)
+                return
+            elif fault.kind in ("429", "500", "503"):
+                status = int(fault.kind)
+                answer = archive.s3_fault(status, path)
+                extra = {"Retry-After": str(max(1, int(fault.seconds)))} if status == 429 else {}
+                self._finish(ex, method, path, params, 0, status, answer.body, answer.content_type, extra,
+                             api_headers=False)
+                return
+        if ex.arrival_delay_s:
+            ex._sleep(ex.arrival_delay_s)
+        try:
+            answer = ex.archive.respond(method, path, ex.now_ms)
+        except Exception as e:  # a bug in the stand-in
+            answer = archive.s3_fault(500, path, f"An unknown error occurred: {e!r}")
+        truncated = fault is not None and fault.kind == "truncated" and answer.status == 200
+        self._finish(ex, method, path, params, 0, answer.status, answer.body, answer.content_type, answer.headers,
+                     truncated=truncated, api_headers=False)
+
     def _finish(self, ex, method, path, params, weight, status, payload: bytes, ctype: str,
-                extra: dict, truncated: bool = False) -> None:
+                extra: dict, truncated: bool = False, api_headers: bool = True) -> None:
         if ex.latency_s:
             ex._sleep(ex.latency_s)
-        used = ex.limiter.used()
         lines = [
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
             f"Content-Type: {ctype}",
             f"Content-Length: {len(payload)}",
             f"Date: {email.utils.formatdate(usegmt=True)}",
-            f"X-MBX-USED-WEIGHT-1M: {used}",
-            f"X-MBX-USED-WEIGHT: {used}",
         ]
+        if api_headers:  # api.binance.com's weight headers (not the archive's)
+            used = ex.limiter.used()
+            lines += [f"X-MBX-USED-WEIGHT-1M: {used}", f"X-MBX-USED-WEIGHT: {used}"]
         lines += [f"{k}: {v}" for k, v in extra.items()]
         if truncated:
             self.close_connection = True
