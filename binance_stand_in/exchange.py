@@ -205,17 +205,21 @@ class ExchangeStandIn:
         self.api_keys.add(key, secret, tuple(permissions))
 
     def add_orders(self, symbol: str, orders: Iterable[dict]) -> list[dict]:
-        """Add orders (camelCase or snake_case fields; ``time`` required; missing ``orderId``
-        = time_ms * 100 + n). Returns them completed as allOrders will show them."""
-        self.market.spec(symbol)
-        return self.orders_store.add(symbol, orders)
+        """Add orders (camelCase or snake_case fields; ``time`` required; a missing ``orderId`` grows
+        with creation time, ~1e9 + 1 per 4 ms since 2017-07-14). ``stopPrice`` appears on stop
+        orders, ``icebergQty``/``preventedMatchId``/``preventedQuantity`` only when given. Amounts
+        take the symbol's base / quote precision. Returns them completed as allOrders will show them."""
+        spec = self.market.spec(symbol)
+        return self.orders_store.add(symbol, orders, spec.base_precision, spec.quote_precision)
 
     def generate_orders(self, symbol: str, start_ms: int, end_ms: int, count: int, seed: int = 0,
-                        same_ms_share: float = 0.25) -> list[dict]:
-        """Add ``count`` deterministic realistic orders created in [start_ms, end_ms)."""
+                        same_ms_share: float = 0.25, realistic: bool = True) -> list[dict]:
+        """Add ``count`` deterministic orders created in [start_ms, end_ms): shaped like real
+        allOrders rows, or with ``realistic=False`` every field on every row (the earlier shape)."""
         spec = self.market.spec(symbol)
-        orders = generate_orders(spec, self.market.paths[symbol], start_ms, end_ms, count, seed, same_ms_share)
-        return self.orders_store.add(symbol, orders)
+        orders = generate_orders(spec, self.market.paths[symbol], start_ms, end_ms, count, seed, same_ms_share,
+                                 realistic)
+        return self.orders_store.add(symbol, orders, spec.base_precision, spec.quote_precision)
 
     def update_order(self, symbol: str, order_id: int, **changes) -> dict:
         """Change an order after creation, e.g. ``status="FILLED", executed_qty="0.01",
