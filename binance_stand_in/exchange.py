@@ -30,6 +30,7 @@ class ExchangeStandIn:
         timeout_fault_s: float = 5.0,
         server_time_offset_ms: int = 0,
         listed_ms: int | None = None,
+        restricted_location: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ):
@@ -41,6 +42,8 @@ class ExchangeStandIn:
         self.arrival_delay_s = arrival_delay_s
         self.timeout_fault_s = timeout_fault_s
         self.server_time_offset_ms = server_time_offset_ms
+        # settable: while True every request (ping and time too) gets the 451 of a restricted location
+        self.restricted_location = restricted_location
         self._now_ms = None if now_ms is None else int(now_ms)
         self._host, self._port = host, port
         self._http: HttpServerThread | None = None
@@ -140,8 +143,10 @@ class ExchangeStandIn:
         """Answer the next ``n`` requests to data endpoints (exchangeInfo, klines, depth,
         allOrders; or only ``path``) with a fault: "500", "502" (HTML body), "503",
         "truncated" (200, body cut in half, connection closed), "timeout" (sleeps
-        ``seconds`` or ``timeout_fault_s``, then answers normally) or "429" (Retry-After
-        ``seconds`` or 1; hammering rules apply)."""
+        ``seconds`` or ``timeout_fault_s``, then answers normally), "429" (Retry-After
+        ``seconds`` or 1; hammering rules apply), "451" (restricted location, JSON code 0) or
+        "403" (the WAF's CloudFront HTML page); 451 and 403 are not charged and carry no
+        X-MBX-USED-WEIGHT headers."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {FAULT_KINDS}")
         if seconds is None:

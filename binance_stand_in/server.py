@@ -4,24 +4,27 @@ thread, the request pipeline (ban -> route -> weight -> fault -> handler) and re
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import json
+import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl
 
-from . import errors
+from . import edge, errors
 from .routes import ROUTES
 
 if TYPE_CHECKING:  # pragma: no cover
     from .exchange import ExchangeStandIn
 
-FAULT_KINDS = ("500", "502", "503", "truncated", "timeout", "429")
+FAULT_KINDS = ("500", "502", "503", "truncated", "timeout", "429", "451", "403")
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 418: "I'm a teapot", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+            451: "Unavailable For Legal Reasons", 500: "Internal Server Error", 502: "Bad Gateway",
+            503: "Service Unavailable"}
 _BAD_GATEWAY_HTML = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
                      b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n")
 
@@ -107,6 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         path, _, raw_query = self.path.partition("?")
+        if ex.restricted_location:  # the edge refuses the caller's location before anything else
+            self._edge(ex, method, path, raw_query, edge.restricted_location())
+            return
         route = ROUTES.get(path)
         weight = 0
         fault: Fault | None = None
@@ -149,6 +155,12 @@ class _Handler(BaseHTTPRequestHandler):
                     self._finish(ex, method, path, record_params, weight, 502, _BAD_GATEWAY_HTML,
                                  "text/html", {})
                     return
+                elif fault.kind in ("451", "403"):  # answered in front of the API: not charged
+                    ex.limiter.refund(weight)
+                    answer = (edge.restricted_location() if fault.kind == "451"
+                              else edge.waf_forbidden(_cloudfront_request_id()))
+                    self._edge(ex, method, path, raw_query, answer)
+                    return
             if ex.arrival_delay_s:  # a slow link: the request reaches the exchange late
                 ex._sleep(ex.arrival_delay_s)
             body = route.handler(ex, params, self.headers, raw_query)
@@ -165,19 +177,25 @@ class _Handler(BaseHTTPRequestHandler):
         self._finish(ex, method, path, record_params, weight, status, payload, "application/json;charset=UTF-8",
                      extra, truncated=truncated)
 
+    def _edge(self, ex, method, path, raw_query, answer: edge.EdgeAnswer) -> None:
+        """An answer from in front of the API: no weight, no X-MBX-USED-WEIGHT headers."""
+        params = dict(parse_qsl(raw_query, keep_blank_values=True))
+        self._finish(ex, method, path, params, 0, answer.status, answer.body, answer.content_type,
+                     answer.headers, api_headers=False)
+
     def _finish(self, ex, method, path, params, weight, status, payload: bytes, ctype: str,
-                extra: dict, truncated: bool = False) -> None:
+                extra: dict, truncated: bool = False, api_headers: bool = True) -> None:
         if ex.latency_s:
             ex._sleep(ex.latency_s)
-        used = ex.limiter.used()
         lines = [
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
             f"Content-Type: {ctype}",
             f"Content-Length: {len(payload)}",
             f"Date: {email.utils.formatdate(usegmt=True)}",
-            f"X-MBX-USED-WEIGHT-1M: {used}",
-            f"X-MBX-USED-WEIGHT: {used}",
         ]
+        if api_headers:
+            used = ex.limiter.used()
+            lines += [f"X-MBX-USED-WEIGHT-1M: {used}", f"X-MBX-USED-WEIGHT: {used}"]
         lines += [f"{k}: {v}" for k, v in extra.items()]
         if truncated:
             self.close_connection = True
@@ -196,6 +214,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _json_str(s: str) -> str:
     return json.dumps(s)
+
+
+def _cloudfront_request_id() -> str:
+    """56 characters, like the Request ID on CloudFront's error pages."""
+    return base64.urlsafe_b64encode(os.urandom(42)).decode()
 
 
 class HttpServerThread:
