@@ -20,7 +20,8 @@ Public API
 ----------
 ``ExchangeStandIn(symbols=("BTCUSDT","ETHUSDT"), now_ms=None, weight_limit_1m=6000, latency_s=0.0, *,
 arrival_delay_s=0.0, window_s=60.0, ban_seconds=120.0, hammer_grace=1, timeout_fault_s=5.0, server_time_offset_ms=0,
-listed_ms=None, archive_publish_delay_ms=0, archive_cache_files=24, host="127.0.0.1", port=0)``
+listed_ms=None, archive_publish_delay_ms=0, archive_cache_files=24, restricted_location=False, host="127.0.0.1",
+port=0)``; ``symbols`` are names or ``SymbolSpec`` objects.
 
 - ``start()`` / ``stop()`` (= ``close()``), or ``with``; ``url``, ``port``, ``archive_url`` (== ``url``).
 - Latency. ``latency_s`` delays every answer; ``arrival_delay_s`` (settable) delays handling, as
@@ -38,15 +39,28 @@ listed_ms=None, archive_publish_delay_ms=0, archive_cache_files=24, host="127.0.
   ``correct_candle(symbol, open_time, interval="1m", close="...", ...)`` (fields open, high,
   low, close, volume, quote_volume, trades, taker_buy_base, taker_buy_quote),
   ``candles(symbol, interval="1m", start_ms=None, end_ms=None, limit=1000)`` (what klines
-  would answer, as JSON-decoded rows, no HTTP/weight), ``add_symbol(symbol, listed_ms=None)``,
-  ``set_symbol_status(symbol, "BREAK")``.
+  would answer, as JSON-decoded rows, no HTTP/weight), ``add_symbol(symbol | SymbolSpec,
+  listed_ms=None)``, ``set_symbol_status(symbol, "BREAK")``.
+- Symbol variants: ``SymbolSpec.make(symbol, listed_ms=None, **overrides)`` overrides any field:
+  ``base_price`` (ticks, steps and volume follow it: below 0.01 the tick is 1e-8), ``price_decimals``,
+  ``qty_decimals``, ``volume_per_min``, ``base_precision`` / ``quote_precision`` (default 8: the
+  decimals of allOrders quantities / prices and quote amounts, e.g. 1 -> "13170.0", 6 ->
+  "0.227106"; exchangeInfo's baseAssetPrecision / quoteAssetPrecision), ``idle_minute_share``
+  (default 0: that share of 1m candles has no trade — trades 0, volumes "0.00000000", open = high
+  = low = close = the previous close; the candle after an idle run opens there too; other
+  intervals unaffected). ``"SHIBUSDT"`` is a meme coin pair priced ~0.000018 (tick 1e-8, step 1).
+  Klines stay 8-decimal strings with valid OHLC; BTCUSDT/ETHUSDT/other names are unchanged.
 - Faults: ``fail_next(n, kind, seconds=None, path=None)``, kind in "500", "502" (HTML body),
   "503", "truncated" (200 + full Content-Length, half the body, connection closed),
   "timeout" (sleeps ``seconds`` or ``timeout_fault_s``, then answers normally), "429"
-  (Retry-After ``seconds`` or 1). They hit the next n requests to the data endpoints
-  (exchangeInfo, klines, depth, allOrders; ping/time never), or only to ``path``. An
-  archive path takes only faults given exactly its ``path`` (500/503/429 then have S3 XML
-  bodies; 429 is not followed by bans). One-shot: ``pending_faults``, ``clear_faults()``.
+  (Retry-After ``seconds`` or 1), "451" (restricted location: the edge's pretty-printed JSON
+  ``{"code": 0, "msg": "Service unavailable from a restricted location according to 'b.
+  Eligibility' ..."}``), "403" (the WAF: CloudFront's "403 ERROR The request could not be
+  satisfied" HTML page, text/html). They hit the next n requests to the data endpoints
+  (exchangeInfo, klines, depth, allOrders; ping/time never), or only to ``path``.
+  ``pending_faults``, ``clear_faults()``. ``restricted_location`` (settable): while True every
+  request, ping and time included, gets that 451. 451 and 403 answers are not charged and carry
+  no X-MBX-USED-WEIGHT headers.
 - Bulk archive (data.binance.vision, see below): ``archive_path(symbol, period,
   interval="1m", checksum=False)`` -> ``/data/spot/...zip[.CHECKSUM]``, period "YYYY-MM"
   (monthly) or "YYYY-MM-DD" (daily); ``archive_publish_delay_ms`` (settable). Archive faults
@@ -66,9 +80,19 @@ listed_ms=None, archive_publish_delay_ms=0, archive_cache_files=24, host="127.0.
   status)``; archive requests too, weight 0), ``clear_requests()``, ``count(path=None, status=None, method=None)``,
   ``used_weight_1m``, ``reset_limits()``.
 - Account: ``add_api_key(key, secret, permissions=("SPOT",))``, ``add_orders(symbol, orders)``,
-  ``generate_orders(symbol, start_ms, end_ms, count, seed=0, same_ms_share=0.25)``,
+  ``generate_orders(symbol, start_ms, end_ms, count, seed=0, same_ms_share=0.25, realistic=True)``,
   ``update_order(symbol, order_id, status=..., executed_qty=..., update_time=..., ...)``,
-  ``orders(symbol)``. Order ids are ``time_ms * 100 + n`` (grow with creation time).
+  ``orders(symbol)``. Rows follow Binance's conditional fields: ``stopPrice`` only on
+  STOP_LOSS*/TAKE_PROFIT* orders, ``icebergQty`` only on iceberg orders, ``preventedMatchId`` /
+  ``preventedQuantity`` only on orders expired by self-trade prevention (add_orders: only when
+  given; ``None`` removes one). Generated rows (``realistic=True``) use every status (NEW,
+  PARTIALLY_FILLED, FILLED, CANCELED, PENDING_CANCEL, REJECTED, EXPIRED, EXPIRED_IN_MATCH), every
+  type (LIMIT, MARKET, STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT, LIMIT_MAKER),
+  GTC/IOC/FOK, orderListId -1; ``realistic=False`` gives the earlier uniform rows (all 20 fields,
+  four types). Amounts take the symbol's base / quote precision. Order ids grow with creation
+  time and are unique per symbol: ``1e9 + (time_ms - 1.5e12) // 4`` (~5.5e10 in 2024), or the
+  next free id when several orders share those 4 ms; adding an order where no id is left
+  between its neighbours raises ValueError (add in creation order).
 
 Endpoints (GET; errors ``{"code", "msg"}`` as Binance; unknown path 404, other methods 405;
 unknown parameters -1104, duplicated ones -1101, malformed numbers -1100)
@@ -76,6 +100,10 @@ unknown parameters -1104, duplicated ones -1101, malformed numbers -1100)
 - ``/api/v3/ping`` (1), ``/api/v3/time`` (1).
 - ``/api/v3/exchangeInfo`` (20) ``[symbol= | symbols=["A","B"]] [symbolStatus=]``; unknown
   symbol -1121.
+- ``symbol=`` anywhere outside ``^[A-Z0-9-_.]{1,20}$`` (``BTC/USDT``, ``btcusdt``, spaces) is
+  400 -1100 "Illegal characters found in parameter 'symbol'; legal range is '...'." and so is a
+  ``symbols=`` value outside ``^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\\]$`` (a space
+  after a comma too), checked as sent; a well-formed unknown symbol is -1121.
 - ``/api/v3/klines`` (2) symbol, interval (1s…1M; else -1120), startTime, endTime, limit
   (default 500, 1..1000 else -1130), timeZone (ignored). With startTime: the oldest candles
   with open_time >= startTime, not past endTime; otherwise the newest ``limit`` candles with
@@ -83,8 +111,8 @@ unknown parameters -1104, duplicated ones -1101, malformed numbers -1100)
   Values are a deterministic function of (symbol, interval, open_time): a hash-seeded
   price path (next open == previous close), valid OHLC, 8-decimal strings, about one price
   in 37 using all 8 decimals. No candles before the symbol's listing: 2017-08-17 04:00 UTC for BTCUSDT, ETHUSDT
-  and unknown symbols, the real dates for BNBUSDT, SOLUSDT, ETHBTC, BTCUSD; ``listed_ms=``
-  overrides it for all symbols.
+  and unknown symbols, the real dates for BNBUSDT, SOLUSDT, ETHBTC, BTCUSD, 2021-05-10 11:00 UTC for
+  SHIBUSDT; ``listed_ms=`` overrides it for all symbols.
 - ``/api/v3/depth`` (5/25/50/250 by limit; default 100, > 5000 truncated to 5000).
 - ``/api/v3/allOrders`` (20, USER_DATA): X-MBX-APIKEY (missing or malformed — outside
   ``[A-Za-z0-9_-]{1,128}``, e.g. pasted with quotes — -2014, unknown -2015),

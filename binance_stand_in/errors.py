@@ -6,10 +6,15 @@ Errors are raised as :class:`ApiError` and rendered by the server as
 
 from __future__ import annotations
 
+import json
 import re
 
 _INT_RE = re.compile(r"^-?[0-9]{1,20}$")
 _SYMBOL_RE = re.compile(r"^[A-Z0-9\-_.]{1,20}$")
+SYMBOL_LEGAL_RANGE = "^[A-Z0-9-_.]{1,20}$"
+# ``symbols`` is checked as sent, so a space after a comma is as illegal as lower case or '/'
+SYMBOLS_LEGAL_RANGE = '^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\\]$'
+_SYMBOLS_RE = re.compile(r'^\[("[A-Z0-9\-_.]{1,20}"(,"[A-Z0-9\-_.]{1,20}")*)?\]$')
 
 
 class ApiError(Exception):
@@ -130,8 +135,17 @@ class Params:
         if value is None:
             return None
         if not _SYMBOL_RE.match(value):
-            raise illegal_chars(name, "^[A-Z0-9-_.]{1,20}$")
+            raise illegal_chars(name, SYMBOL_LEGAL_RANGE)
         return value
+
+    def symbol_list(self, name: str = "symbols") -> list[str] | None:
+        """A JSON list of symbols, e.g. ``["BTCUSDT","ETHUSDT"]`` (no spaces), as exchangeInfo takes."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        if not _SYMBOLS_RE.match(value) or value == "[]":
+            raise illegal_chars(name, SYMBOLS_LEGAL_RANGE)
+        return json.loads(value)
 
     def ignore(self, *names: str) -> None:
         """Mark parameters as read without using them (e.g. klines' timeZone)."""

@@ -33,6 +33,7 @@ class ExchangeStandIn:
         listed_ms: int | None = None,
         archive_publish_delay_ms: int = 0,
         archive_cache_files: int = 24,
+        restricted_location: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ):
@@ -45,6 +46,8 @@ class ExchangeStandIn:
         self.arrival_delay_s = arrival_delay_s
         self.timeout_fault_s = timeout_fault_s
         self.server_time_offset_ms = server_time_offset_ms
+        # settable: while True every request (ping and time too) gets the 451 of a restricted location
+        self.restricted_location = restricted_location
         self._now_ms = None if now_ms is None else int(now_ms)
         self._host, self._port = host, port
         self._http: HttpServerThread | None = None
@@ -195,9 +198,11 @@ class ExchangeStandIn:
         """Answer the next ``n`` requests to data endpoints (exchangeInfo, klines, depth,
         allOrders; or only ``path``) with a fault: "500", "502" (HTML body), "503",
         "truncated" (200, body cut in half, connection closed), "timeout" (sleeps
-        ``seconds`` or ``timeout_fault_s``, then answers normally) or "429" (Retry-After
-        ``seconds`` or 1; hammering rules apply). Archive paths (``/data/...``) take only
-        faults given their exact ``path`` (500/503/429 as S3 XML, no hammering rules)."""
+        ``seconds`` or ``timeout_fault_s``, then answers normally), "429" (Retry-After
+        ``seconds`` or 1; hammering rules apply), "451" (restricted location, JSON code 0) or
+        "403" (the WAF's CloudFront HTML page); 451 and 403 are not charged and carry no
+        X-MBX-USED-WEIGHT headers. Archive paths (``/data/...``) take only faults given their exact
+        ``path`` (500/503/429 as S3 XML, no hammering rules)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {FAULT_KINDS}")
         if seconds is None:
@@ -262,17 +267,21 @@ class ExchangeStandIn:
         self.api_keys.add(key, secret, tuple(permissions))
 
     def add_orders(self, symbol: str, orders: Iterable[dict]) -> list[dict]:
-        """Add orders (camelCase or snake_case fields; ``time`` required; missing ``orderId``
-        = time_ms * 100 + n). Returns them completed as allOrders will show them."""
-        self.market.spec(symbol)
-        return self.orders_store.add(symbol, orders)
+        """Add orders (camelCase or snake_case fields; ``time`` required; a missing ``orderId`` grows
+        with creation time, ~1e9 + 1 per 4 ms since 2017-07-14). ``stopPrice`` appears on stop
+        orders, ``icebergQty``/``preventedMatchId``/``preventedQuantity`` only when given. Amounts
+        take the symbol's base / quote precision. Returns them completed as allOrders will show them."""
+        spec = self.market.spec(symbol)
+        return self.orders_store.add(symbol, orders, spec.base_precision, spec.quote_precision)
 
     def generate_orders(self, symbol: str, start_ms: int, end_ms: int, count: int, seed: int = 0,
-                        same_ms_share: float = 0.25) -> list[dict]:
-        """Add ``count`` deterministic realistic orders created in [start_ms, end_ms)."""
+                        same_ms_share: float = 0.25, realistic: bool = True) -> list[dict]:
+        """Add ``count`` deterministic orders created in [start_ms, end_ms): shaped like real
+        allOrders rows, or with ``realistic=False`` every field on every row (the earlier shape)."""
         spec = self.market.spec(symbol)
-        orders = generate_orders(spec, self.market.paths[symbol], start_ms, end_ms, count, seed, same_ms_share)
-        return self.orders_store.add(symbol, orders)
+        orders = generate_orders(spec, self.market.paths[symbol], start_ms, end_ms, count, seed, same_ms_share,
+                                 realistic)
+        return self.orders_store.add(symbol, orders, spec.base_precision, spec.quote_precision)
 
     def update_order(self, symbol: str, order_id: int, **changes) -> dict:
         """Change an order after creation, e.g. ``status="FILLED", executed_qty="0.01",

@@ -226,15 +226,27 @@ class Market:
         else:
             ms = iv.ms
             bounds = [ot + ms for ot in opens]
-        times: list[int] = []
-        for ot, ct in zip(opens, bounds):
-            if not times or times[-1] != ot:
-                times.append(ot)
-            times.append(ct)
+        idle = _idle_minutes(spec, iv, opens)
+        if idle is None:
+            times: list[int] = []
+            for ot, ct in zip(opens, bounds):
+                if not times or times[-1] != ot:
+                    times.append(ot)
+                times.append(ct)
+            opens_at = None
+        else:  # a candle after idle minutes opens at the close before them
+            opens_at = {ot: idle.run_start(ot) for ot in opens}
+            times = sorted({*opens_at.values(), *bounds})
         price = dict(zip(times, path.units_many(times)))
         f16 = 1.0 / 65536.0
         for ot, ct_boundary in zip(opens, bounds):
-            o = price[ot]
+            if opens_at is None:
+                o = price[ot]
+            else:
+                o = price[opens_at[ot]]
+                if idle.contains(ot):
+                    out.append(_fixed(Candle([ot, o, o, o, o, 0, ct_boundary - 1, 0, 0, 0, 0]), corrections))
+                    continue
             c = price[ct_boundary]
             h = mix64(iv_seed ^ ot)
             u1 = (h & 0xFFFF) * f16
@@ -261,13 +273,8 @@ class Market:
             taker_base = int(steps * (0.35 + 0.3 * ((h >> 8) & 0xFFFF) * f16)) * step
             taker_quote = taker_base * vwap // UNIT
             trades = max(1, int(vol / trade_units * (0.6 + 0.8 * u1))) if vol else 0
-            row = [ot, o, hi, lo, c, vol, ct_boundary - 1, quote, trades, taker_base, taker_quote]
-            if corrections:
-                fix = corrections.get(ot)
-                if fix:
-                    for pos, value in fix.items():
-                        row[pos] = value
-            out.append(Candle(row))
+            out.append(_fixed(Candle([ot, o, hi, lo, c, vol, ct_boundary - 1, quote, trades, taker_base, taker_quote]),
+                              corrections))
         return out
 
     # ------------------------------------------------------------------ depth
@@ -301,10 +308,10 @@ class Market:
             "symbol": s.symbol,
             "status": s.status,
             "baseAsset": s.base_asset,
-            "baseAssetPrecision": 8,
+            "baseAssetPrecision": s.base_precision,
             "quoteAsset": s.quote_asset,
-            "quotePrecision": 8,
-            "quoteAssetPrecision": 8,
+            "quotePrecision": s.quote_precision,
+            "quoteAssetPrecision": s.quote_precision,
             "baseCommissionPrecision": 8,
             "quoteCommissionPrecision": 8,
             "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
@@ -338,6 +345,49 @@ class Market:
             "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
             "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "DECREMENT"],
         }
+
+
+def _fixed(candle: Candle, corrections) -> Candle:
+    """The candle with any ``correct_candle`` values applied."""
+    fix = corrections.get(candle[0]) if corrections else None
+    if not fix:
+        return candle
+    row = list(candle)
+    for pos, value in fix.items():
+        row[pos] = value
+    return Candle(row)
+
+
+class _IdleMinutes:
+    """The 1m candles of an illiquid symbol in which nobody traded: a hash of (symbol, open time)
+    below ``idle_minute_share``. No trade, no price move: such a candle, and the one after it,
+    open at the close before the idle run."""
+
+    _SALT = 0x1D1E_C0DE
+
+    def __init__(self, spec: SymbolSpec, first_open: int):
+        self._seed = mix64(spec.seed ^ self._SALT)
+        self._below = int(spec.idle_minute_share * 2.0**64)
+        self._first = first_open
+
+    def contains(self, open_ms: int) -> bool:
+        return open_ms >= self._first and mix64(self._seed ^ open_ms) < self._below
+
+    def run_start(self, open_ms: int) -> int:
+        """The time whose price this candle opens at: the open of the first idle minute right
+        before it (runs are short: their mean length is share / (1 - share))."""
+        t = open_ms
+        while self.contains(t - MINUTE_MS):
+            t -= MINUTE_MS
+        return t
+
+
+def _idle_minutes(spec: SymbolSpec, iv: Interval, opens: list[int]) -> _IdleMinutes | None:
+    # Only 1m candles go idle: the stand-in draws each interval on its own (a 1h candle is not the
+    # sum of its minutes), so idle minutes have nothing consistent to carry over to longer ones.
+    if not spec.idle_minute_share or iv.name != "1m" or not opens:
+        return None
+    return _IdleMinutes(spec, iv.floor(spec.listed_ms))
 
 
 def _interval(name: str) -> Interval:

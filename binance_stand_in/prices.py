@@ -36,6 +36,19 @@ def fmt8(units: int) -> str:
     return "%d.%08d" % divmod(units, UNIT)
 
 
+def fmt_decimals(units: int, decimals: int = 8) -> str:
+    """Integer 1e-8 units -> a string with exactly ``decimals`` decimals (1..8), e.g. "1.0" or
+    "0.000000"; refuses a value that string would round (order amounts stay exact)."""
+    if decimals == 8:
+        return fmt8(units)
+    quantum = 10 ** (8 - decimals)
+    if units % quantum:
+        raise ValueError(f"{fmt8(units)} has more than {decimals} decimals")
+    sign = "-" if units < 0 else ""
+    whole, frac = divmod(abs(units) // quantum, 10**decimals)
+    return f"{sign}{whole}.{frac:0{decimals}d}"
+
+
 def to_units(value: object) -> int:
     """A decimal string / int / Decimal -> integer 1e-8 units (exact; extra digits rejected)."""
     from decimal import Decimal
@@ -57,6 +70,8 @@ _KNOWN = {
     "BTCUSD": (62_000.0, 2, 5, 0.6, 1_568_937_600_000),
     "ETHBTC": (0.05, 5, 4, 40.0, 1_500_004_800_000),
     "SOLUSDT": (150.0, 2, 3, 2_500.0, 1_597_125_600_000),
+    # a meme coin below 1e-4: tick 1e-8, so every price uses the 8th decimal ("0.00001834")
+    "SHIBUSDT": (0.000018, 8, 0, 5_000_000_000.0, 1_620_644_400_000),
 }
 
 
@@ -74,6 +89,24 @@ class SymbolSpec:
     listed_ms: int  # first trade; no candle closes before it
     status: str = "TRADING"
     seed: int = field(default=0)
+    # decimals of allOrders amounts, as exchangeInfo's baseAssetPrecision / quoteAssetPrecision:
+    # base for quantities (origQty, executedQty, icebergQty, preventedQuantity), quote for price,
+    # stopPrice, cummulativeQuoteQty, origQuoteOrderQty. 8 on most api.binance.com symbols; other
+    # symbols send "1.0" or "0.000000". Klines and depth keep 8 decimals whatever these say.
+    base_precision: int = 8
+    quote_precision: int = 8
+    # share of 1m candles in which nobody traded (illiquid symbols): number of trades 0, volumes 0,
+    # open = high = low = close = the previous close. 0 for the liquid default symbols.
+    idle_minute_share: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("price_decimals", "qty_decimals", "base_precision", "quote_precision"):
+            if not 0 <= getattr(self, name) <= 8:
+                raise ValueError(f"{name} must be within 0..8")
+        if self.price_decimals > self.quote_precision or self.qty_decimals > self.base_precision:
+            raise ValueError("tick and step cannot have more decimals than the quote / base precision")
+        if not 0.0 <= self.idle_minute_share < 1.0:
+            raise ValueError("idle_minute_share must be within [0, 1)")
 
     @property
     def tick_units(self) -> int:
@@ -84,23 +117,35 @@ class SymbolSpec:
         return 10 ** (8 - self.qty_decimals)
 
     @classmethod
-    def make(cls, symbol: str, listed_ms: int | None = None) -> "SymbolSpec":
+    def make(cls, symbol: str, listed_ms: int | None = None, **overrides) -> "SymbolSpec":
+        """The stand-in's spec of ``symbol``, with any field overridden, e.g.
+        ``SymbolSpec.make("LTCBTC", base_precision=1, quote_precision=6)`` or
+        ``SymbolSpec.make("PEPEUSDT", base_price=0.00000987, idle_minute_share=0.4)``. Ticks, steps
+        and volume follow an overridden ``base_price`` unless given too, and are coarsened to
+        overridden precisions."""
         symbol = symbol.upper()
         quote = next((q for q in QUOTE_ASSETS if symbol.endswith(q) and len(symbol) > len(q)), symbol[-4:])
         base = symbol[: -len(quote)]
         seed = seed_of("symbol", symbol)
-        if symbol in _KNOWN:
+        if symbol in _KNOWN and "base_price" not in overrides:
             price, pdec, qdec, vol, listed = _KNOWN[symbol]
         else:
-            # a price between 0.01 and ~2000, ticks and steps to match
-            price = round(0.01 * 10 ** ((seed >> 8) % 5_300 / 1_000), 6)
-            pdec = 2 if price >= 100 else 4 if price >= 1 else 6
+            # a price between 0.01 and ~2000 unless given, ticks and steps to match
+            price = overrides.get("base_price") or round(0.01 * 10 ** ((seed >> 8) % 5_300 / 1_000), 6)
+            pdec = 2 if price >= 100 else 4 if price >= 1 else 6 if price >= 0.01 else 8
             qdec = 3 if price >= 100 else 1 if price >= 1 else 0
             vol = max(1.0, 300_000.0 / price / 60)
-            listed = BTCUSDT_LISTED_MS
+            listed = _KNOWN[symbol][4] if symbol in _KNOWN else BTCUSDT_LISTED_MS
         if listed_ms is not None:
             listed = listed_ms
-        return cls(symbol, base, quote, price, pdec, qdec, vol, listed, seed=seed)
+        fields = dict(symbol=symbol, base_asset=base, quote_asset=quote, base_price=price, price_decimals=pdec,
+                      qty_decimals=qdec, volume_per_min=vol, listed_ms=listed, seed=seed)
+        fields.update(overrides)
+        if "price_decimals" not in overrides:
+            fields["price_decimals"] = min(fields["price_decimals"], fields.get("quote_precision", 8))
+        if "qty_decimals" not in overrides:
+            fields["qty_decimals"] = min(fields["qty_decimals"], fields.get("base_precision", 8))
+        return cls(**fields)
 
 
 # (period, amplitude) of the value-noise components of the price path: slow trends to ticks

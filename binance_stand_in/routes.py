@@ -69,12 +69,7 @@ def exchange_info(ex, params, headers, raw_query) -> str:
     if symbol is not None and symbols_raw is not None:
         raise errors.ApiError(400, -1106, "Parameter 'symbols' sent when not required.")
     if symbols_raw is not None:
-        try:
-            names = json.loads(symbols_raw)
-            if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-                raise ValueError
-        except ValueError:
-            raise errors.illegal_chars("symbols", '^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\\]$')
+        names = params.symbol_list("symbols")
     elif symbol is not None:
         names = [symbol]
     else:

@@ -6,24 +6,27 @@ archive is another host, without weight, bans or ``X-MBX-*`` headers.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import json
+import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl
 
-from . import archive, errors
+from . import archive, edge, errors
 from .routes import ROUTES
 
 if TYPE_CHECKING:  # pragma: no cover
     from .exchange import ExchangeStandIn
 
-FAULT_KINDS = ("500", "502", "503", "truncated", "timeout", "429")
+FAULT_KINDS = ("500", "502", "503", "truncated", "timeout", "429", "451", "403")
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 418: "I'm a teapot", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+            451: "Unavailable For Legal Reasons", 500: "Internal Server Error", 502: "Bad Gateway",
+            503: "Service Unavailable"}
 _BAD_GATEWAY_HTML = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
                      b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n")
 
@@ -109,6 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         path, _, raw_query = self.path.partition("?")
+        if ex.restricted_location:  # the edge refuses the caller's location before anything else
+            self._edge(ex, method, path, raw_query, edge.restricted_location())
+            return
         if path.startswith(archive.ARCHIVE_PREFIX):
             self._dispatch_archive(ex, method, path, raw_query)
             return
@@ -154,6 +160,12 @@ class _Handler(BaseHTTPRequestHandler):
                     self._finish(ex, method, path, record_params, weight, 502, _BAD_GATEWAY_HTML,
                                  "text/html", {})
                     return
+                elif fault.kind in ("451", "403"):  # answered in front of the API: not charged
+                    ex.limiter.refund(weight)
+                    answer = (edge.restricted_location() if fault.kind == "451"
+                              else edge.waf_forbidden(_cloudfront_request_id()))
+                    self._edge(ex, method, path, raw_query, answer)
+                    return
             if ex.arrival_delay_s:  # a slow link: the request reaches the exchange late
                 ex._sleep(ex.arrival_delay_s)
             body = route.handler(ex, params, self.headers, raw_query)
@@ -198,6 +210,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._finish(ex, method, path, params, 0, answer.status, answer.body, answer.content_type, answer.headers,
                      truncated=truncated, api_headers=False)
 
+    def _edge(self, ex, method, path, raw_query, answer: edge.EdgeAnswer) -> None:
+        """An answer from in front of the API: no weight, no X-MBX-USED-WEIGHT headers."""
+        params = dict(parse_qsl(raw_query, keep_blank_values=True))
+        self._finish(ex, method, path, params, 0, answer.status, answer.body, answer.content_type,
+                     answer.headers, api_headers=False)
+
     def _finish(self, ex, method, path, params, weight, status, payload: bytes, ctype: str,
                 extra: dict, truncated: bool = False, api_headers: bool = True) -> None:
         if ex.latency_s:
@@ -229,6 +247,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _json_str(s: str) -> str:
     return json.dumps(s)
+
+
+def _cloudfront_request_id() -> str:
+    """56 characters, like the Request ID on CloudFront's error pages."""
+    return base64.urlsafe_b64encode(os.urandom(42)).decode()
 
 
 class HttpServerThread:
