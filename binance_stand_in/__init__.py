@@ -1,6 +1,7 @@
-"""An HTTP stand-in for the Binance Spot REST API and its bulk archive (standard library only, no dagster).
+"""A stand-in for the Binance Spot REST API, its bulk archive and its websocket kline streams (no dagster).
 
-Used by the tests, the benchmarks and the README's offline demo::
+REST is standard library only; the streams use ``websockets`` (>= 13, asyncio API), imported
+the first time they are used. Used by the tests, the benchmarks and the README's offline demo::
 
     from binance_stand_in import ExchangeStandIn
 
@@ -9,10 +10,12 @@ Used by the tests, the benchmarks and the README's offline demo::
         client = binance.Client("key", "secret", ping=False)
         client.API_URL = f"{ex.url}/api"
         archive = ex.archive_url    # the same origin: f"{archive}/data/spot/monthly/klines/..."
+        ex.stream_url               # "ws://127.0.0.1:<another free port>" (starts the streams)
+        # websockets: connect(f"{ex.stream_url}/ws/btcusdt@kline_1m"); ex.advance(60_000) -> a close
 
-or from a shell (prints the URL, serves until Ctrl-C)::
+or from a shell (prints both URLs, serves until Ctrl-C)::
 
-    python -m binance_stand_in --port 8900 [--symbols BTCUSDT,ETHUSDT]
+    python -m binance_stand_in --port 8900 [--stream-port 8901] [--symbols BTCUSDT,ETHUSDT]
         [--api-key K --api-secret S --orders-per-hour N --order-hours 24] [--now-ms MS]
     BINANCE_API_URL=http://127.0.0.1:8900 BINANCE_ARCHIVE_URL=http://127.0.0.1:8900 ...
 
@@ -21,7 +24,8 @@ Public API
 ``ExchangeStandIn(symbols=("BTCUSDT","ETHUSDT"), now_ms=None, weight_limit_1m=6000, latency_s=0.0, *,
 arrival_delay_s=0.0, window_s=60.0, ban_seconds=120.0, hammer_grace=1, timeout_fault_s=5.0, server_time_offset_ms=0,
 listed_ms=None, archive_publish_delay_ms=0, archive_cache_files=24, restricted_location=False, host="127.0.0.1",
-port=0)``; ``symbols`` are names or ``SymbolSpec`` objects.
+port=0, stream_port=0, stream_ping_interval_s=20.0, stream_pong_timeout_s=60.0, stream_max_lifetime_s=86400.0,
+stream_messages_per_s=5, stream_max_streams=1024, stream_update_s=2.0)``; ``symbols`` are names or ``SymbolSpec`` objects.
 
 - ``start()`` / ``stop()`` (= ``close()``), or ``with``; ``url``, ``port``, ``archive_url`` (== ``url``).
 - Latency. ``latency_s`` delays every answer; ``arrival_delay_s`` (settable) delays handling, as
@@ -33,7 +37,7 @@ port=0)``; ``symbols`` are names or ``SymbolSpec`` objects.
   ``advance(ms)``), else ``server_time_ms``. No candle opens after it, the candle containing
   it is the open one (partial values, close_time > now), orders created after it are not
   listed yet, the order book is drawn at it. A frozen market therefore does not break
-  python-binance's signed calls (which stamp real time).
+  python-binance's signed calls (which stamp real time). ``market_clock_is_fixed``.
 - Market data: ``remove_candles(symbol, open_times, interval="1m")``,
   ``remove_range(symbol, start_ms, end_ms, interval="1m")`` (halts: never produced),
   ``correct_candle(symbol, open_time, interval="1m", close="...", ...)`` (fields open, high,
@@ -145,6 +149,60 @@ the real one is another host, data.binance.vision, whose base URL here is ``arch
   ``unpublish_archive``: 404 with S3's body ``<?xml ...?><Error><Code>NoSuchKey</Code>
   <Message>The specified key does not exist.</Message><Key>data/spot/...</Key>...</Error>``
   (application/xml). Other methods: 405 MethodNotAllowed (XML).
+
+
+Websocket market streams (as Binance's ``wss://stream.binance.com:9443``; kline streams only)
+----------------------------------------------------------------------------------------------
+Served on a second port from an asyncio loop in a daemon thread, started by the first use of
+``stream_url`` / ``stream_port`` / ``pause_stream`` and stopped with the stand-in.
+
+- Paths: ``/ws/<stream>[/<stream>...]`` (raw payloads), ``/ws`` (none yet, SUBSCRIBE later),
+  ``/stream?streams=<stream>/<stream>`` (payloads wrapped ``{"stream":<name>,"data":<payload>}``).
+  Streams: ``<symbol>@kline_<interval>``, symbol lower case, any REST interval (1s…1M), at most
+  ``stream_max_streams`` (1024) per connection. Refused handshakes: unknown path 404; a bad
+  stream name (upper case, unknown interval, another stream type such as ``@trade``, the
+  ``@+08:00`` timezone variant), a query parameter other than ``streams`` (``timeUnit`` is not
+  supported) or too many streams -> HTTP 400, body ``{"code":2,"msg":"Invalid request: invalid
+  stream"}`` (or ``...too many streams``; the stand-in's fail-fast choice). A well-formed stream
+  of an unknown symbol is accepted and stays silent, as on Binance (it speaks once the symbol
+  is added).
+- Live methods (text frames), answered in order with the events: ``{"method":"SUBSCRIBE",
+  "params":[names],"id":1}`` and ``UNSUBSCRIBE`` -> ``{"result":null,"id":1}``;
+  ``LIST_SUBSCRIPTIONS`` -> ``{"result":[names],"id":..}``; ``SET_PROPERTY ["combined",bool]``,
+  ``GET_PROPERTY ["combined"]`` (false on /ws, true on /stream). id: 64-bit integer,
+  alphanumeric string <= 36, or null. Errors ``{"error":{"code":..,"msg":..},"id":..}``: 0 "Unknown
+  property", 1 "Invalid value type: expected Boolean", 2 "Invalid request: ..." (invalid stream,
+  too many streams, unknown method variant, bad or missing id, missing method, too many
+  parameters), 3 "Invalid JSON: ...".
+- Kline event: ``{"e":"kline","E":..,"s":"BTCUSDT","k":{"t","T","s","i","f","L","o","c","h","l",
+  "v","n","x","q","V","Q","B":"0"}}``, amounts 8-decimal strings, ms times. Values come from the
+  candles of ``/api/v3/klines``: a closed event (``x: true``, ``E`` = close time + 1) equals the
+  REST row field for field; an open one (``x: false``, ``E`` = now) is REST's partial candle at
+  ``E``, except that h/l are running extremes per connection (h never falls, l never rises
+  between updates of a candle; both stay within the final candle). Trade ids are a function of time (40 a second
+  since listing): ``f`` = the candle's first id, ``L`` = f + n - 1 (f - 1 with no trades). Gaps
+  (``remove_candles``/``remove_range``) are never pushed. The events of one push are ordered by
+  ``E``, then by subscription order.
+- Time. A subscription starts at the market clock's now. With a fixed clock nothing is pushed
+  until it moves: ``advance(ms)`` / ``set_now(ms)`` push, for every stream, the close of each
+  candle that closed since the last push, oldest first (at most 1000 per stream and move, the
+  newest), then one ``x: false`` update of the open candle, and return once these are queued.
+  A clock moved back pushes nothing and restarts the streams there. With the real-time clock
+  (``now_ms=None``, shifted by ``server_time_offset_ms``): an update every ``stream_update_s``
+  (2.0) and each close right at its boundary.
+- Connections: the server pings every ``stream_ping_interval_s`` (20) and closes (1011) a
+  connection whose pong has not come within ``stream_pong_timeout_s`` (60); closes (1001) a
+  connection older than ``stream_max_lifetime_s`` (24 h); more than ``stream_messages_per_s``
+  (5) incoming messages (text, ping and pong frames) within any second -> the earlier ones are
+  answered, then close 1008 "Too many requests". These settings are attributes, read when a
+  connection opens (ping, pong, lifetime) or at each use. Not modelled: 300 connections per
+  5 min per IP, ``serverShutdown`` events, IP bans.
+- Test levers: ``drop_stream_connections()`` (cuts every connection without a close frame, the
+  client sees 1006; returns how many), ``pause_stream(seconds)`` (cuts them and answers new
+  handshakes HTTP 503 for ``seconds`` of real time, None = until ``resume_stream()``; candles
+  that close meanwhile are the client's to backfill from REST), ``resume_stream()``.
+- Observation: ``stream_connections`` (open now), ``stream_connections_total`` (accepted),
+  ``stream_messages_sent`` (text frames sent: events and answers).
 
 Rate limits: every API response carries ``X-MBX-USED-WEIGHT-1M`` and ``X-MBX-USED-WEIGHT`` (the
 window's weight after the request). Windows are ``window_s`` seconds of real wall-clock

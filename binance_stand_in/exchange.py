@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .account import ApiKeys, OrderStore, generate_orders
 from .archive import CORRUPT_CHECKSUM, TRUNCATE, UNPUBLISH, Archive
@@ -12,6 +13,10 @@ from .limits import RateLimiter
 from .market import Market
 from .prices import SymbolSpec
 from .server import FAULT_KINDS, Fault, HttpServerThread, RequestRecord
+from .streams import StreamStats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .stream_server import StreamServer
 
 
 class ExchangeStandIn:
@@ -36,6 +41,13 @@ class ExchangeStandIn:
         restricted_location: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
+        stream_port: int = 0,
+        stream_ping_interval_s: float = 20.0,
+        stream_pong_timeout_s: float = 60.0,
+        stream_max_lifetime_s: float = 24 * 3600.0,
+        stream_messages_per_s: int = 5,
+        stream_max_streams: int = 1024,
+        stream_update_s: float = 2.0,
     ):
         self.market = Market(symbols, listed_ms=listed_ms)
         self.archive = Archive(self.market, archive_publish_delay_ms, archive_cache_files)
@@ -55,6 +67,18 @@ class ExchangeStandIn:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._requests: list[RequestRecord] = []
+        # websocket streams (started on first use of stream_url / the stream levers); the
+        # settings are read when a connection opens (pings, lifetime) or on every use
+        self._stream_port = stream_port
+        self._streams: StreamServer | None = None
+        self._streams_lock = threading.Lock()
+        self._stream_stats = StreamStats()
+        self.stream_ping_interval_s = stream_ping_interval_s
+        self.stream_pong_timeout_s = stream_pong_timeout_s
+        self.stream_max_lifetime_s = stream_max_lifetime_s
+        self.stream_messages_per_s = stream_messages_per_s
+        self.stream_max_streams = stream_max_streams
+        self.stream_update_s = stream_update_s
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "ExchangeStandIn":
@@ -66,6 +90,10 @@ class ExchangeStandIn:
 
     def stop(self) -> None:
         self._stop.set()  # wakes handlers sleeping in latency / "timeout" faults
+        with self._streams_lock:
+            streams, self._streams = self._streams, None
+        if streams is not None:
+            streams.stop()
         if self._http is not None:
             self._http.stop()
             self._http = None
@@ -111,15 +139,85 @@ class ExchangeStandIn:
     @now_ms.setter
     def now_ms(self, value: int | None) -> None:
         self._now_ms = None if value is None else int(value)
+        self._clock_moved()
+
+    @property
+    def market_clock_is_fixed(self) -> bool:
+        """True while ``now_ms`` is a set value (it moves only by ``advance``/``set_now``)."""
+        return self._now_ms is not None
 
     def set_now(self, ms: int | None) -> None:
         """Fix the market clock at ``ms`` (None: follow real time again)."""
         self.now_ms = ms
 
     def advance(self, ms: int) -> int:
-        """Move a fixed market clock forward by ``ms``; returns the new now."""
+        """Move a fixed market clock forward by ``ms``; returns the new now. Streams push the
+        closes of the candles that closed meanwhile before this returns (queued, in order)."""
         self._now_ms = self.now_ms + int(ms)
+        self._clock_moved()
         return self._now_ms
+
+    def _clock_moved(self) -> None:
+        streams = self._streams
+        if streams is not None:
+            streams.call(streams.hub.pump)
+
+    # ------------------------------------------------------------------ websocket streams
+    def _stream_server(self) -> "StreamServer":
+        if self._http is None:
+            raise RuntimeError("the stand-in is not running: use start() or `with`")
+        with self._streams_lock:
+            if self._streams is None:
+                from .stream_server import StreamServer  # needs `websockets`: only when streams are used
+
+                server = StreamServer(self, self._stream_stats, self._http.host, self._stream_port)
+                server.start()
+                self._streams = server
+            return self._streams
+
+    @property
+    def stream_url(self) -> str:
+        """Websocket origin of the market streams, e.g. ``ws://127.0.0.1:40124`` (starts them)."""
+        server = self._stream_server()
+        return f"ws://{server.host}:{server.port}"
+
+    @property
+    def stream_port(self) -> int:
+        return self._stream_server().port
+
+    def drop_stream_connections(self) -> int:
+        """Cut every open stream connection, no close frame (clients see 1006); returns how many."""
+        streams = self._streams
+        return 0 if streams is None else streams.call(streams.hub.drop_all)
+
+    def pause_stream(self, seconds: float | None) -> int:
+        """Cut every stream connection and refuse new ones (HTTP 503) for ``seconds`` of real
+        time (None: until ``resume_stream()``): a client's disconnect window. Returns how many
+        were cut."""
+        streams = self._stream_server()
+        return streams.call(streams.hub.pause, seconds)
+
+    def resume_stream(self) -> None:
+        """End a ``pause_stream`` early."""
+        streams = self._streams
+        if streams is not None:
+            streams.call(streams.hub.resume)
+
+    @property
+    def stream_connections(self) -> int:
+        """Stream connections open now."""
+        streams = self._streams
+        return 0 if streams is None else len(streams.hub.connections)
+
+    @property
+    def stream_connections_total(self) -> int:
+        """Stream connections accepted since construction."""
+        return self._stream_stats.connections_total
+
+    @property
+    def stream_messages_sent(self) -> int:
+        """Text frames sent on streams since construction (events and method answers)."""
+        return self._stream_stats.messages_sent
 
     # ------------------------------------------------------------------ market data
     def add_symbol(self, symbol: str | SymbolSpec, listed_ms: int | None = None) -> SymbolSpec:
