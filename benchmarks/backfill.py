@@ -33,8 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from binance_stand_in import ExchangeStandIn  # noqa: E402
 from binance_assets.lib.partitions import PARTITION_FORMAT  # noqa: E402
+from binance_stand_in import ExchangeStandIn  # noqa: E402
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 FIRST_HOUR = datetime(2024, 1, 1, tzinfo=UTC)
@@ -66,7 +66,9 @@ VARIANTS = {
         "Postgres + event batches of 100", env={"DAGSTER_EVENT_BATCH_SIZE": "100"}, postgres=True
     ),
     "postgres+batch+in-process": Variant(
-        "Postgres + batches + in-process", env={"DAGSTER_EVENT_BATCH_SIZE": "100"}, run_config=IN_PROCESS,
+        "Postgres + batches + in-process",
+        env={"DAGSTER_EVENT_BATCH_SIZE": "100"},
+        run_config=IN_PROCESS,
         postgres=True,
     ),
 }
@@ -164,8 +166,12 @@ if os.environ.get("BENCH_REAL") == "1":
 print(json.dumps([run.status.value, len(records), passed, rows]))
 """
     done = subprocess.run(
-        [sys.executable, "-c", script], env={**env, "BENCH_REAL": "1" if real else "0"},
-        capture_output=True, text=True, check=True, cwd=REPO,
+        [sys.executable, "-c", script],
+        env={**env, "BENCH_REAL": "1" if real else "0"},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
     )
     status, evaluations, passed, rows = json.loads(done.stdout.strip().splitlines()[-1])
     problems = []
@@ -178,9 +184,7 @@ print(json.dumps([run.status.value, len(records), passed, rows]))
     return "; ".join(problems) or "ok"
 
 
-def run_once(
-    real: bool, last_hour: datetime, variant: Variant, postgres_url: str | None, keep: bool
-) -> dict:
+def run_once(real: bool, last_hour: datetime, variant: Variant, postgres_url: str | None, keep: bool) -> dict:
     hours = int((last_hour - FIRST_HOUR) / timedelta(hours=1)) + 1
     now_ms = int((last_hour + timedelta(days=1)).timestamp() * 1000)
     work = Path(tempfile.mkdtemp(prefix="binance-bench-"))
@@ -238,9 +242,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ranges", default="30d,17m", help="comma-separated: 30d (720 hours), 17m (12,408 hours)")
     parser.add_argument(
-        "--variants", default="default", help=f"comma-separated, or 'all': {', '.join(VARIANTS)} (postgres* need --postgres-url)"
+        "--variants",
+        default="default",
+        help=f"comma-separated, or 'all': {', '.join(VARIANTS)} (postgres* need --postgres-url)",
     )
-    parser.add_argument("--postgres-url", help="postgresql+psycopg2://user:password@host/db of a scratch database: adds the Postgres variants")
+    parser.add_argument(
+        "--postgres-url",
+        help="postgresql+psycopg2://user:password@host/db of a scratch database: adds the Postgres variants",
+    )
     parser.add_argument("--only", choices=["klines", "null"], help="run one pipeline only")
     parser.add_argument("--keep", action="store_true", help="keep each run's folder (lake, warehouse, log)")
     args = parser.parse_args()
@@ -263,8 +272,10 @@ def main() -> None:
             if len(by_pipeline) == 2:
                 ratio = by_pipeline["klines"]["wall_s"] / by_pipeline["null"]["wall_s"]
                 print(f"# {name} {variant.name}: klines / null = {ratio:.2f}", flush=True)
-    print("\n| range | pipeline | variant | partitions | wall s | ms/partition | kline requests | weight | 429s "
-          "| peak RSS process MiB | peak RSS tree MiB | verified |")
+    print(
+        "\n| range | pipeline | variant | partitions | wall s | ms/partition | kline requests | weight | 429s "
+        "| peak RSS process MiB | peak RSS tree MiB | verified |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         span = "17 months" if r["partitions"] > 1000 else "30 days"

@@ -8,8 +8,8 @@ what Dagster spends on the run itself: its events, storage and step processes.
 
 import dagster as dg
 
-from binance_assets.lib.verdicts import HourlyVerdicts, Verdict
 from binance_assets.lib.partitions import hourly_partitions, hours_in
+from binance_assets.lib.verdicts import HourlyVerdicts, Verdict
 
 SHAPE = dict(partitions_def=hourly_partitions, backfill_policy=dg.BackfillPolicy.single_run(), group_name="klines")
 

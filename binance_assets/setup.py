@@ -178,6 +178,4 @@ def setup_warehouse(warehouse: ClickHouseWarehouse) -> Iterator[Step]:
     created = set(warehouse.ensure_tables(tables))
     yield Step(EXISTS if existed else CREATED, f"ClickHouse database {warehouse.database}")
     for table in tables:
-        yield Step(
-            CREATED if table.name in created else EXISTS, f"ClickHouse table {warehouse.database}.{table.name}"
-        )
+        yield Step(CREATED if table.name in created else EXISTS, f"ClickHouse table {warehouse.database}.{table.name}")

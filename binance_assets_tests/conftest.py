@@ -12,6 +12,7 @@ from binance_stand_in import ExchangeStandIn
 
 pytest_plugins = ["binance_assets_tests.s3_lake"]
 
+
 @pytest.fixture
 def stand_in():
     with ExchangeStandIn(symbols=("BTCUSDT", "ETHUSDT"), now_ms=STAND_IN_NOW_MS) as exchange:

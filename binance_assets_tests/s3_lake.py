@@ -15,10 +15,10 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from binance_assets.definitions import defs
-from binance_assets.resources.sqs import NotificationQueue
-from binance_assets.resources.lake import LakeResource
-from binance_assets.setup import setup_lake
 from binance_assets.defs.loads.s3_sensor import RUN_KEY_TAG, SENSOR_NAME, SENSOR_NAME_TAG
+from binance_assets.resources.lake import LakeResource
+from binance_assets.resources.sqs import NotificationQueue
+from binance_assets.setup import setup_lake
 from binance_assets_tests.harness import Pipeline
 
 BUCKET = "crypto"

@@ -17,16 +17,31 @@ DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 def test_definitions_load_with_every_asset_and_check():
     graph = defs.resolve_asset_graph()
-    assert {"raw_klines", "klines_parquet", "clickhouse_klines"} <= {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"raw_klines", "klines_parquet", "clickhouse_klines"} <= {
+        k.to_user_string() for k in graph.get_all_asset_keys()
+    }
     assert {"klines_complete", "klines_ohlc_valid", "klines_reconciled"} <= {k.name for k in graph.asset_check_keys}
     assert {
-        "raw_orders", "orders_parquet", "clickhouse_orders", "raw_order_book", "order_book_parquet",
-        "clickhouse_order_book", "exchange_info", "clickhouse_symbols",
+        "raw_orders",
+        "orders_parquet",
+        "clickhouse_orders",
+        "raw_order_book",
+        "order_book_parquet",
+        "clickhouse_order_book",
+        "exchange_info",
+        "clickhouse_symbols",
     } <= {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {
-        "orders_unique", "orders_quantities_valid", "orders_known_values", "orders_created_in_hour",
-        "orders_reconciled", "order_book_snapshots_collected", "order_book_not_crossed", "order_book_levels_valid",
-        "order_book_reconciled", "configured_symbols_trading",
+        "orders_unique",
+        "orders_quantities_valid",
+        "orders_known_values",
+        "orders_created_in_hour",
+        "orders_reconciled",
+        "order_book_snapshots_collected",
+        "order_book_not_crossed",
+        "order_book_levels_valid",
+        "order_book_reconciled",
+        "configured_symbols_trading",
     } <= {k.name for k in graph.asset_check_keys}
 
 
@@ -49,7 +64,11 @@ def cli_env(stand_in, tmp_path):
 def materialize_cli(env: dict, *partition_args: str, select: str = "group:klines") -> subprocess.CompletedProcess:
     return subprocess.run(
         [DAGSTER, "asset", "materialize", "-m", "binance_assets.definitions", "--select", select, *partition_args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -86,7 +105,11 @@ def test_cli_partition_range_is_one_run_with_full_pages(cli_env, stand_in):
 
 def test_cli_fetches_orders_with_keys_from_the_environment(cli_env, stand_in, credentials, tmp_path):
     stand_in.generate_orders("BTCUSDT", 1_709_244_000_000, 1_709_247_600_000, 1500, seed=31)  # 22:00–23:00
-    env = {**cli_env, "BINANCE_API_KEY": os.environ["BINANCE_API_KEY"], "BINANCE_API_SECRET": os.environ["BINANCE_API_SECRET"]}
+    env = {
+        **cli_env,
+        "BINANCE_API_KEY": os.environ["BINANCE_API_KEY"],
+        "BINANCE_API_SECRET": os.environ["BINANCE_API_SECRET"],
+    }
     done = materialize_cli(env, "--partition", "2024-02-29-22:00", select="raw_orders")
 
     assert done.returncode == 0, done.stderr[-3000:]

@@ -11,11 +11,10 @@ import clickhouse_connect
 import pytest
 
 from binance_assets.cli import main
-from binance_assets.setup import NOTIFICATION_ID
-from binance_assets.setup import dataset_tables
+from binance_assets.setup import NOTIFICATION_ID, dataset_tables
+from binance_assets_tests.s3_lake import BUCKET, LAKE_URL
 
 TABLES = [table.name for table in dataset_tables()]
-from binance_assets_tests.s3_lake import BUCKET, LAKE_URL
 
 SETUP = str(Path(sys.executable).parent / "binance-assets")
 CLEAN_PARQUET = "lake/clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=00/klines.parquet"

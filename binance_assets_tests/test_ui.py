@@ -26,16 +26,21 @@ import dagster as dg
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from binance_stand_in import ExchangeStandIn
 from binance_assets.lib.partitions import PARTITION_FORMAT, to_ms
+from binance_stand_in import ExchangeStandIn
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 KLINES_ASSETS = ("raw_klines", "klines_parquet", "clickhouse_klines")
 KLINES_CHECKS = {"klines_complete", "klines_ohlc_valid", "klines_reconciled"}
@@ -155,9 +160,24 @@ def dagster_dev(exchange, artifacts, tmp_path) -> Iterator[DagsterDev]:
     log = tmp_path / "dagster-dev.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-c", WITH_DEFAULT_SIGNALS, DAGSTER, "dev", "-h", "127.0.0.1", "-p", str(port),
-             "-w", str(REPO / "workspace.yaml")],
-            cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-c",
+                WITH_DEFAULT_SIGNALS,
+                DAGSTER,
+                "dev",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-w",
+                str(REPO / "workspace.yaml"),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     dev = DagsterDev(f"http://127.0.0.1:{port}", home, log, process)
     try:

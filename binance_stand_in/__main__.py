@@ -11,12 +11,18 @@ from .intervals import HOUR_MS
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m binance_stand_in",
-                                description="An offline stand-in for the Binance Spot REST API and its kline streams.")
+    p = argparse.ArgumentParser(
+        prog="python -m binance_stand_in",
+        description="An offline stand-in for the Binance Spot REST API and its kline streams.",
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8900)
-    p.add_argument("--stream-port", type=int, default=None,
-                   help="websocket market streams (default: --port + 1, or a free port with --port 0)")
+    p.add_argument(
+        "--stream-port",
+        type=int,
+        default=None,
+        help="websocket market streams (default: --port + 1, or a free port with --port 0)",
+    )
     p.add_argument("--symbols", default="BTCUSDT,ETHUSDT", help="comma-separated")
     p.add_argument("--now-ms", type=int, default=None, help="freeze the market clock (default: real time)")
     p.add_argument("--weight-limit", type=int, default=6000, help="request weight per minute")
@@ -28,9 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
 
     symbols = tuple(s.strip().upper() for s in a.symbols.split(",") if s.strip())
-    ex = ExchangeStandIn(symbols=symbols, now_ms=a.now_ms, weight_limit_1m=a.weight_limit, latency_s=a.latency,
-                         host=a.host, port=a.port,
-                         stream_port=a.stream_port if a.stream_port is not None else (a.port + 1 if a.port else 0))
+    ex = ExchangeStandIn(
+        symbols=symbols,
+        now_ms=a.now_ms,
+        weight_limit_1m=a.weight_limit,
+        latency_s=a.latency,
+        host=a.host,
+        port=a.port,
+        stream_port=a.stream_port if a.stream_port is not None else (a.port + 1 if a.port else 0),
+    )
     if (a.api_key is None) != (a.api_secret is None):
         p.error("--api-key and --api-secret go together")
     if a.api_key:
@@ -42,9 +54,12 @@ def main(argv: list[str] | None = None) -> int:
                 start = end - h * HOUR_MS
                 ex.generate_orders(sym, start, start + HOUR_MS, a.orders_per_hour)
     ex.start()
-    print(f"Binance Spot stand-in listening on {ex.url}  (symbols: {','.join(symbols)};"
-          f" python-binance: client.API_URL = '{ex.url}/api'; bulk archive: {ex.archive_url}/data/spot/...;"
-          f" streams: {ex.stream_url})", flush=True)
+    print(
+        f"Binance Spot stand-in listening on {ex.url}  (symbols: {','.join(symbols)};"
+        f" python-binance: client.API_URL = '{ex.url}/api'; bulk archive: {ex.archive_url}/data/spot/...;"
+        f" streams: {ex.stream_url})",
+        flush=True,
+    )
     try:
         while True:
             time.sleep(3600)

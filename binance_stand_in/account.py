@@ -22,10 +22,28 @@ from .prices import UNIT, PricePath, SymbolSpec, fmt8, fmt_decimals, seed_of, to
 # allOrders fields in Binance's order. stopPrice, icebergQty, preventedMatchId and preventedQuantity
 # are conditional ("Conditional fields in Order Responses"): a row carries them only when they apply.
 ORDER_FIELDS = (
-    "symbol", "orderId", "orderListId", "clientOrderId", "price", "origQty", "executedQty",
-    "cummulativeQuoteQty", "status", "timeInForce", "type", "side", "stopPrice", "icebergQty", "time",
-    "updateTime", "isWorking", "workingTime", "origQuoteOrderQty", "selfTradePreventionMode",
-    "preventedMatchId", "preventedQuantity",
+    "symbol",
+    "orderId",
+    "orderListId",
+    "clientOrderId",
+    "price",
+    "origQty",
+    "executedQty",
+    "cummulativeQuoteQty",
+    "status",
+    "timeInForce",
+    "type",
+    "side",
+    "stopPrice",
+    "icebergQty",
+    "time",
+    "updateTime",
+    "isWorking",
+    "workingTime",
+    "origQuoteOrderQty",
+    "selfTradePreventionMode",
+    "preventedMatchId",
+    "preventedQuantity",
 )
 CONDITIONAL_FIELDS = frozenset({"stopPrice", "icebergQty", "preventedMatchId", "preventedQuantity"})
 STOP_TYPES = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
@@ -118,8 +136,10 @@ class OrderStore:
             oid = max(oid, by_time[i - 1][1] + 1)
         if i < len(by_time) and oid >= by_time[i][1]:
             later_time, later_id = by_time[i]
-            raise ValueError(f"no {symbol} order id left between the orders created up to {time_ms} and order "
-                             f"{later_id} created at {later_time}: add orders in creation order")
+            raise ValueError(
+                f"no {symbol} order id left between the orders created up to {time_ms} and order "
+                f"{later_id} created at {later_time}: add orders in creation order"
+            )
         return oid
 
     def _format(self, symbol: str, field: str, value) -> str:
@@ -210,8 +230,9 @@ class OrderStore:
                 if price == 0 and path is not None:
                     price = path.units_at(int(fields["updateTime"] if "updateTime" in changes else now))
                 quote_unit = 10 ** (8 - self._decimals.get(symbol, (8, 8))[1])
-                fields["cummulativeQuoteQty"] = fmt8(to_units(fields["executedQty"]) * price // UNIT // quote_unit
-                                                     * quote_unit)
+                fields["cummulativeQuoteQty"] = fmt8(
+                    to_units(fields["executedQty"]) * price // UNIT // quote_unit * quote_unit
+                )
             if "updateTime" not in changes:
                 fields["updateTime"] = max(int(order["updateTime"]), now)
             row = self._row(symbol, fields)
@@ -228,8 +249,9 @@ class OrderStore:
             store = self._orders.get(symbol, {})
             return [dict(store[i]) for i in self._ids.get(symbol, [])]
 
-    def query(self, symbol: str, now: int, order_id: int | None, start: int | None, end: int | None,
-              limit: int) -> list[dict]:
+    def query(
+        self, symbol: str, now: int, order_id: int | None, start: int | None, end: int | None, limit: int
+    ) -> list[dict]:
         """``allOrders`` semantics: ascending by orderId; with orderId or startTime the first
         ``limit`` matches, otherwise the most recent ``limit``. Orders created after ``now``
         do not exist yet."""
@@ -248,8 +270,16 @@ class OrderStore:
             return [dict(o) for o in hits]
 
 
-def generate_orders(spec: SymbolSpec, path: PricePath, start_ms: int, end_ms: int, count: int,
-                    seed: int = 0, same_ms_share: float = 0.25, realistic: bool = True) -> list[dict]:
+def generate_orders(
+    spec: SymbolSpec,
+    path: PricePath,
+    start_ms: int,
+    end_ms: int,
+    count: int,
+    seed: int = 0,
+    same_ms_share: float = 0.25,
+    realistic: bool = True,
+) -> list[dict]:
     """``count`` deterministic orders created in [start_ms, end_ms).
 
     About ``same_ms_share`` of the orders share their creation millisecond with the order
@@ -304,8 +334,17 @@ def _uniform_orders(spec: SymbolSpec, path: PricePath, times: list[int], rng: ra
             elif otype == "LIMIT_MAKER":
                 status = "FILLED" if s < 0.4 else "CANCELED" if s < 0.8 else "NEW" if s < 0.9 else "EXPIRED"
             else:
-                status = ("FILLED" if s < 0.5 else "CANCELED" if s < 0.8 else "PARTIALLY_FILLED" if s < 0.86
-                          else "NEW" if s < 0.94 else "EXPIRED")
+                status = (
+                    "FILLED"
+                    if s < 0.5
+                    else "CANCELED"
+                    if s < 0.8
+                    else "PARTIALLY_FILLED"
+                    if s < 0.86
+                    else "NEW"
+                    if s < 0.94
+                    else "EXPIRED"
+                )
         if status == "FILLED":
             executed = qty
         elif status in ("PARTIALLY_FILLED", "EXPIRED") or (status == "CANCELED" and rng.random() < 0.3):
@@ -321,36 +360,53 @@ def _uniform_orders(spec: SymbolSpec, path: PricePath, times: list[int], rng: ra
         else:
             update = t + int(rng.random() ** 2 * 3_600_000)
         prefix = ("web_", "and_", "ios_", "x-")[rng.randrange(4)]
-        out.append({
-            "clientOrderId": f"{prefix}{rng.getrandbits(128):032x}",
-            "price": fmt8(price),
-            "origQty": fmt8(qty),
-            "executedQty": fmt8(executed),
-            "cummulativeQuoteQty": fmt8(executed * fill_price // UNIT),
-            "status": status,
-            "timeInForce": "GTC",
-            "type": otype,
-            "side": side,
-            "stopPrice": fmt8(stop),
-            "icebergQty": fmt8(0),
-            "time": t,
-            "updateTime": update,
-            "isWorking": is_working,
-            "workingTime": working,
-            "origQuoteOrderQty": fmt8(quote_order_qty),
-        })
+        out.append(
+            {
+                "clientOrderId": f"{prefix}{rng.getrandbits(128):032x}",
+                "price": fmt8(price),
+                "origQty": fmt8(qty),
+                "executedQty": fmt8(executed),
+                "cummulativeQuoteQty": fmt8(executed * fill_price // UNIT),
+                "status": status,
+                "timeInForce": "GTC",
+                "type": otype,
+                "side": side,
+                "stopPrice": fmt8(stop),
+                "icebergQty": fmt8(0),
+                "time": t,
+                "updateTime": update,
+                "isWorking": is_working,
+                "workingTime": working,
+                "origQuoteOrderQty": fmt8(quote_order_qty),
+            }
+        )
     return out
 
 
 # (value, weight) tables of the realistic generator
-_TYPES = (("LIMIT", 50), ("MARKET", 22), ("LIMIT_MAKER", 8), ("STOP_LOSS_LIMIT", 7), ("TAKE_PROFIT_LIMIT", 5),
-          ("STOP_LOSS", 4), ("TAKE_PROFIT", 4))
+_TYPES = (
+    ("LIMIT", 50),
+    ("MARKET", 22),
+    ("LIMIT_MAKER", 8),
+    ("STOP_LOSS_LIMIT", 7),
+    ("TAKE_PROFIT_LIMIT", 5),
+    ("STOP_LOSS", 4),
+    ("TAKE_PROFIT", 4),
+)
 _LIMIT_TIME_IN_FORCE = (("GTC", 80), ("IOC", 15), ("FOK", 5))
 # PENDING_CANCEL is documented as "currently unused" and REJECTED orders are "not processed": both
 # rare, but a reader of allOrders must still accept them.
 _STATUSES = {
-    "GTC": (("FILLED", 40), ("CANCELED", 24), ("NEW", 9), ("PARTIALLY_FILLED", 6), ("EXPIRED", 8),
-            ("EXPIRED_IN_MATCH", 6), ("REJECTED", 4), ("PENDING_CANCEL", 3)),
+    "GTC": (
+        ("FILLED", 40),
+        ("CANCELED", 24),
+        ("NEW", 9),
+        ("PARTIALLY_FILLED", 6),
+        ("EXPIRED", 8),
+        ("EXPIRED_IN_MATCH", 6),
+        ("REJECTED", 4),
+        ("PENDING_CANCEL", 3),
+    ),
     "IOC": (("FILLED", 55), ("EXPIRED", 38), ("EXPIRED_IN_MATCH", 7)),
     "FOK": (("FILLED", 60), ("EXPIRED", 40)),
     "MARKET": (("FILLED", 86), ("EXPIRED", 6), ("EXPIRED_IN_MATCH", 5), ("REJECTED", 3)),
@@ -398,10 +454,12 @@ def _realistic_orders(spec: SymbolSpec, path: PricePath, times: list[int], rng: 
         partial = max(step, min(qty - step, qty * rng.randint(1, 99) // 100 // step * step))
         if status == "FILLED":
             executed = qty
-        elif status == "PARTIALLY_FILLED" or (status == "EXPIRED" and otype in ("MARKET", "LIMIT")
-                                              and tif != "FOK"):
-            executed = partial
-        elif status in ("CANCELED", "EXPIRED_IN_MATCH", "PENDING_CANCEL") and rng.random() < 0.3:
+        elif (
+            status == "PARTIALLY_FILLED"
+            or (status == "EXPIRED" and otype in ("MARKET", "LIMIT") and tif != "FOK")
+            or status in ("CANCELED", "EXPIRED_IN_MATCH", "PENDING_CANCEL")
+            and rng.random() < 0.3
+        ):
             executed = partial
         else:
             executed = 0

@@ -67,19 +67,19 @@ class Period(NamedTuple):
 
 
 def parse_period(label: str) -> Period | None:
-    """"YYYY-MM" -> a monthly period, "YYYY-MM-DD" -> a daily one; None if not a date."""
+    """ "YYYY-MM" -> a monthly period, "YYYY-MM-DD" -> a daily one; None if not a date."""
     m = _PERIOD_RE.match(label)
     if not m:
         return None
     year, month, day = int(m[1]), int(m[2]), m[3]
     try:
-        start = dt.datetime(year, month, int(day or 1), tzinfo=dt.timezone.utc)
+        start = dt.datetime(year, month, int(day or 1), tzinfo=dt.UTC)
     except ValueError:
         return None
     start_ms = calendar.timegm(start.timetuple()) * 1000
     if day is not None:
         return Period(label, True, start_ms, start_ms + _DAY_MS)
-    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=dt.timezone.utc)
+    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=dt.UTC)
     return Period(label, False, start_ms, calendar.timegm(end.timetuple()) * 1000)
 
 
@@ -167,8 +167,14 @@ class Archive:
         period = parse_period(key.period)
         iv = parse_interval(key.interval)
         # "now" at the period's end: every candle of the file is closed, whatever the market clock
-        candles = self.market.klines(key.symbol, key.interval, period.end_ms, period.start_ms, period.end_ms - 1,
-                                     (period.end_ms - period.start_ms) // iv.ms + 1)
+        candles = self.market.klines(
+            key.symbol,
+            key.interval,
+            period.end_ms,
+            period.start_ms,
+            period.end_ms - 1,
+            (period.end_ms - period.start_ms) // iv.ms + 1,
+        )
         if not candles:
             return None
         micro = period.start_ms >= MICROSECONDS_FROM_MS
@@ -230,16 +236,22 @@ class Archive:
     def respond(self, method: str, path: str, now_ms: int) -> Answer:
         """The answer to ``method path`` (``path`` without the query), faults applied."""
         if method not in ("GET", "HEAD"):
-            return _s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.",
-                             path)
+            return _s3_error(
+                405, "MethodNotAllowed", "The specified method is not allowed against this resource.", path
+            )
         m = _PATH_RE.match(path)
         if m is None:
             return _no_such_key(path)
         kind, symbol, interval, name_symbol, name_interval, label, checksum = m.groups()
         period = parse_period(label)
-        if (symbol != name_symbol or interval != name_interval or period is None or period.kind != kind
-                or interval not in (DAILY_INTERVALS if period.daily else MONTHLY_INTERVALS)
-                or symbol not in self.market.specs):
+        if (
+            symbol != name_symbol
+            or interval != name_interval
+            or period is None
+            or period.kind != kind
+            or interval not in (DAILY_INTERVALS if period.daily else MONTHLY_INTERVALS)
+            or symbol not in self.market.specs
+        ):
             return _no_such_key(path)
         key = FileKey(symbol, interval, label)
         faults = self._faults_of(key)
@@ -264,8 +276,27 @@ def _csv_line(c, micro: bool) -> str:
     ot, o, h, lo, cl, v, ct, q, n, tb, tq = c
     if micro:
         ot, ct = ot * 1000, ct * 1000 + 999
-    return _CSV_FMT % (ot, o // UNIT, o % UNIT, h // UNIT, h % UNIT, lo // UNIT, lo % UNIT, cl // UNIT, cl % UNIT,
-                       v // UNIT, v % UNIT, ct, q // UNIT, q % UNIT, n, tb // UNIT, tb % UNIT, tq // UNIT, tq % UNIT)
+    return _CSV_FMT % (
+        ot,
+        o // UNIT,
+        o % UNIT,
+        h // UNIT,
+        h % UNIT,
+        lo // UNIT,
+        lo % UNIT,
+        cl // UNIT,
+        cl % UNIT,
+        v // UNIT,
+        v % UNIT,
+        ct,
+        q // UNIT,
+        q % UNIT,
+        n,
+        tb // UNIT,
+        tb % UNIT,
+        tq // UNIT,
+        tq % UNIT,
+    )
 
 
 _D8 = "%d.%08d"
@@ -273,7 +304,7 @@ _CSV_FMT = "%d," + ",".join([_D8] * 5) + ",%d," + _D8 + ",%d," + _D8 + "," + _D8
 
 
 def _zip_time(ms: int) -> tuple[int, int, int, int, int, int]:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).timetuple()[:6]
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).timetuple()[:6]
 
 
 def _etag(body: bytes) -> dict:
@@ -283,9 +314,11 @@ def _etag(body: bytes) -> dict:
 
 def _s3_error(status: int, code: str, message: str, path: str) -> Answer:
     request_id = hashlib.sha256(path.encode()).hexdigest()[:16].upper()
-    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message><Key>%s</Key>'
-            "<RequestId>%s</RequestId><HostId>stand-in</HostId></Error>"
-            % (code, _xml_escape(message), _xml_escape(path.lstrip("/")), request_id)).encode()
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message><Key>%s</Key>'
+        "<RequestId>%s</RequestId><HostId>stand-in</HostId></Error>"
+        % (code, _xml_escape(message), _xml_escape(path.lstrip("/")), request_id)
+    ).encode()
     return Answer(status, body, "application/xml", {})
 
 
@@ -296,8 +329,7 @@ def _no_such_key(path: str) -> Answer:
 def s3_fault(status: int, path: str, message: str | None = None) -> Answer:
     """A 429/500/503 (fail_next on an archive path, or a bug), worded as S3 does."""
     if status == 500:
-        return _s3_error(500, "InternalError", message or "We encountered an internal error. Please try again.",
-                         path)
+        return _s3_error(500, "InternalError", message or "We encountered an internal error. Please try again.", path)
     return _s3_error(status, "SlowDown", message or "Please reduce your request rate.", path)
 
 

@@ -48,9 +48,7 @@ def mandatory(name: str) -> ApiError:
 
 
 def unread_params(read: int, sent: int) -> ApiError:
-    return ApiError(
-        400, -1104, f"Not all sent parameters were read; read '{read}' parameter(s) but was sent '{sent}'."
-    )
+    return ApiError(400, -1104, f"Not all sent parameters were read; read '{read}' parameter(s) but was sent '{sent}'.")
 
 
 def bad_interval() -> ApiError:

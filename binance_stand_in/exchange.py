@@ -81,7 +81,7 @@ class ExchangeStandIn:
         self.stream_update_s = stream_update_s
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "ExchangeStandIn":
+    def start(self) -> ExchangeStandIn:
         if self._http is None:
             self._stop.clear()
             self._http = HttpServerThread(self, self._host, self._port)
@@ -100,7 +100,7 @@ class ExchangeStandIn:
 
     close = stop
 
-    def __enter__(self) -> "ExchangeStandIn":
+    def __enter__(self) -> ExchangeStandIn:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -163,7 +163,7 @@ class ExchangeStandIn:
             streams.call(streams.hub.pump)
 
     # ------------------------------------------------------------------ websocket streams
-    def _stream_server(self) -> "StreamServer":
+    def _stream_server(self) -> StreamServer:
         if self._http is None:
             raise RuntimeError("the stand-in is not running: use start() or `with`")
         with self._streams_lock:
@@ -240,8 +240,14 @@ class ExchangeStandIn:
         trades, taker_buy_base, taker_buy_quote; amounts as strings/Decimals)."""
         self.market.correct_candle(symbol, open_time, interval, **values)
 
-    def candles(self, symbol: str, interval: str = "1m", start_ms: int | None = None, end_ms: int | None = None,
-                limit: int = 1000) -> list[list]:
+    def candles(
+        self,
+        symbol: str,
+        interval: str = "1m",
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[list]:
         """What ``GET /api/v3/klines`` would answer now (JSON-decoded rows), without HTTP or weight."""
         return [c.row() for c in self.market.klines(symbol, interval, self.now_ms, start_ms, end_ms, limit)]
 
@@ -273,8 +279,9 @@ class ExchangeStandIn:
         """The file and its ``.CHECKSUM`` answer 404 NoSuchKey."""
         self.archive.set_fault(self.archive.key(symbol, period, interval), UNPUBLISH)
 
-    def reupload_archive(self, symbol: str, period: str, interval: str = "1m", open_time: int | None = None,
-                         **values) -> list:
+    def reupload_archive(
+        self, symbol: str, period: str, interval: str = "1m", open_time: int | None = None, **values
+    ) -> list:
         """The file is uploaded again with one candle changed: ``open_time`` (default: the
         period's first candle) gets ``values`` (fields as ``correct_candle``; default: one
         more trade). A correction: klines answer the new values too; the zip's bytes and its
@@ -346,8 +353,10 @@ class ExchangeStandIn:
     def count(self, path: str | None = None, status: int | None = None, method: str | None = None) -> int:
         with self._lock:
             return sum(
-                1 for r in self._requests
-                if (path is None or r.path == path) and (status is None or r.status == status)
+                1
+                for r in self._requests
+                if (path is None or r.path == path)
+                and (status is None or r.status == status)
                 and (method is None or r.method == method)
             )
 
@@ -372,13 +381,22 @@ class ExchangeStandIn:
         spec = self.market.spec(symbol)
         return self.orders_store.add(symbol, orders, spec.base_precision, spec.quote_precision)
 
-    def generate_orders(self, symbol: str, start_ms: int, end_ms: int, count: int, seed: int = 0,
-                        same_ms_share: float = 0.25, realistic: bool = True) -> list[dict]:
+    def generate_orders(
+        self,
+        symbol: str,
+        start_ms: int,
+        end_ms: int,
+        count: int,
+        seed: int = 0,
+        same_ms_share: float = 0.25,
+        realistic: bool = True,
+    ) -> list[dict]:
         """Add ``count`` deterministic orders created in [start_ms, end_ms): shaped like real
         allOrders rows, or with ``realistic=False`` every field on every row (the earlier shape)."""
         spec = self.market.spec(symbol)
-        orders = generate_orders(spec, self.market.paths[symbol], start_ms, end_ms, count, seed, same_ms_share,
-                                 realistic)
+        orders = generate_orders(
+            spec, self.market.paths[symbol], start_ms, end_ms, count, seed, same_ms_share, realistic
+        )
         return self.orders_store.add(symbol, orders, spec.base_precision, spec.quote_precision)
 
     def update_order(self, symbol: str, order_id: int, **changes) -> dict:

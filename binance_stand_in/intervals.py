@@ -43,7 +43,7 @@ def _month_start(year: int, month: int) -> int:
 
 
 def _year_month(t_ms: int) -> tuple[int, int]:
-    d = dt.datetime.fromtimestamp(t_ms / 1000, tz=dt.timezone.utc)
+    d = dt.datetime.fromtimestamp(t_ms / 1000, tz=dt.UTC)
     return d.year, d.month
 
 

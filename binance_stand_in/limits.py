@@ -20,8 +20,9 @@ from . import errors
 
 
 class RateLimiter:
-    def __init__(self, limit: int = 6000, window_s: float = 60.0, ban_s: float = 120.0, grace: int = 1,
-                 clock=time.time):
+    def __init__(
+        self, limit: int = 6000, window_s: float = 60.0, ban_s: float = 120.0, grace: int = 1, clock=time.time
+    ):
         self.limit = limit
         self.window_s = window_s
         self.ban_s = ban_s
@@ -95,7 +96,8 @@ class RateLimiter:
     def too_much_weight(self, retry_after: int) -> errors.ApiError:
         """The 429 answer, with ``Retry-After`` seconds."""
         return errors.ApiError(
-            429, -1003,
+            429,
+            -1003,
             f"Too much request weight used; current limit is {self.limit} request weight per "
             f"{self._window_text()}. Please use WebSocket Streams for live updates to avoid polling the API.",
             {"Retry-After": str(retry_after)},
@@ -105,7 +107,8 @@ class RateLimiter:
         retry = max(1, math.ceil(self._banned_until - now))
         until_ms = int(self._banned_until * 1000)
         return errors.ApiError(
-            418, -1003,
+            418,
+            -1003,
             f"Way too much request weight used; IP banned until {until_ms}. Please use WebSocket Streams for "
             "live updates to avoid bans.",
             {"Retry-After": str(retry)},

@@ -43,8 +43,27 @@ class Candle(tuple):
     def json(self) -> str:
         """The row as JSON text (amounts must be >= 0)."""
         ot, o, h, lo, c, v, ct, q, n, tb, tq = self
-        return _ROW_FMT % (ot, o // UNIT, o % UNIT, h // UNIT, h % UNIT, lo // UNIT, lo % UNIT, c // UNIT, c % UNIT,
-                           v // UNIT, v % UNIT, ct, q // UNIT, q % UNIT, n, tb // UNIT, tb % UNIT, tq // UNIT, tq % UNIT)
+        return _ROW_FMT % (
+            ot,
+            o // UNIT,
+            o % UNIT,
+            h // UNIT,
+            h % UNIT,
+            lo // UNIT,
+            lo % UNIT,
+            c // UNIT,
+            c % UNIT,
+            v // UNIT,
+            v % UNIT,
+            ct,
+            q // UNIT,
+            q % UNIT,
+            n,
+            tb // UNIT,
+            tb % UNIT,
+            tq // UNIT,
+            tq % UNIT,
+        )
 
 
 class _Gaps:
@@ -150,8 +169,9 @@ class Market:
             self._bump(symbol)
 
     # ------------------------------------------------------------------ klines
-    def klines(self, symbol: str, interval: str, now: int, start: int | None = None, end: int | None = None,
-               limit: int = 500) -> list[Candle]:
+    def klines(
+        self, symbol: str, interval: str, now: int, start: int | None = None, end: int | None = None, limit: int = 500
+    ) -> list[Candle]:
         """Candles as ``GET /api/v3/klines`` answers (validation of the arguments is the caller's)."""
         spec = self.spec(symbol)
         iv = _interval(interval)
@@ -273,8 +293,12 @@ class Market:
             taker_base = int(steps * (0.35 + 0.3 * ((h >> 8) & 0xFFFF) * f16)) * step
             taker_quote = taker_base * vwap // UNIT
             trades = max(1, int(vol / trade_units * (0.6 + 0.8 * u1))) if vol else 0
-            out.append(_fixed(Candle([ot, o, hi, lo, c, vol, ct_boundary - 1, quote, trades, taker_base, taker_quote]),
-                              corrections))
+            out.append(
+                _fixed(
+                    Candle([ot, o, hi, lo, c, vol, ct_boundary - 1, quote, trades, taker_base, taker_quote]),
+                    corrections,
+                )
+            )
         return out
 
     # ------------------------------------------------------------------ depth
@@ -314,8 +338,15 @@ class Market:
             "quoteAssetPrecision": s.quote_precision,
             "baseCommissionPrecision": 8,
             "quoteCommissionPrecision": 8,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
-                           "TAKE_PROFIT_LIMIT"],
+            "orderTypes": [
+                "LIMIT",
+                "LIMIT_MAKER",
+                "MARKET",
+                "STOP_LOSS",
+                "STOP_LOSS_LIMIT",
+                "TAKE_PROFIT",
+                "TAKE_PROFIT_LIMIT",
+            ],
             "icebergAllowed": True,
             "ocoAllowed": True,
             "otoAllowed": True,
@@ -329,14 +360,35 @@ class Market:
                 {"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "1000000.00000000", "tickSize": tick},
                 {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "9000.00000000", "stepSize": step},
                 {"filterType": "ICEBERG_PARTS", "limit": 10},
-                {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": "100.00000000",
-                 "stepSize": "0.00000000"},
-                {"filterType": "TRAILING_DELTA", "minTrailingAboveDelta": 10, "maxTrailingAboveDelta": 2000,
-                 "minTrailingBelowDelta": 10, "maxTrailingBelowDelta": 2000},
-                {"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": "5", "bidMultiplierDown": "0.2",
-                 "askMultiplierUp": "5", "askMultiplierDown": "0.2", "avgPriceMins": 5},
-                {"filterType": "NOTIONAL", "minNotional": "5.00000000", "applyMinToMarket": True,
-                 "maxNotional": "9000000.00000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+                {
+                    "filterType": "MARKET_LOT_SIZE",
+                    "minQty": "0.00000000",
+                    "maxQty": "100.00000000",
+                    "stepSize": "0.00000000",
+                },
+                {
+                    "filterType": "TRAILING_DELTA",
+                    "minTrailingAboveDelta": 10,
+                    "maxTrailingAboveDelta": 2000,
+                    "minTrailingBelowDelta": 10,
+                    "maxTrailingBelowDelta": 2000,
+                },
+                {
+                    "filterType": "PERCENT_PRICE_BY_SIDE",
+                    "bidMultiplierUp": "5",
+                    "bidMultiplierDown": "0.2",
+                    "askMultiplierUp": "5",
+                    "askMultiplierDown": "0.2",
+                    "avgPriceMins": 5,
+                },
+                {
+                    "filterType": "NOTIONAL",
+                    "minNotional": "5.00000000",
+                    "applyMinToMarket": True,
+                    "maxNotional": "9000000.00000000",
+                    "applyMaxToMarket": False,
+                    "avgPriceMins": 5,
+                },
                 {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
                 {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": 5},
             ],

@@ -117,7 +117,7 @@ class SymbolSpec:
         return 10 ** (8 - self.qty_decimals)
 
     @classmethod
-    def make(cls, symbol: str, listed_ms: int | None = None, **overrides) -> "SymbolSpec":
+    def make(cls, symbol: str, listed_ms: int | None = None, **overrides) -> SymbolSpec:
         """The stand-in's spec of ``symbol``, with any field overridden, e.g.
         ``SymbolSpec.make("LTCBTC", base_precision=1, quote_precision=6)`` or
         ``SymbolSpec.make("PEPEUSDT", base_price=0.00000987, idle_minute_share=0.4)``. Ticks, steps
@@ -138,8 +138,17 @@ class SymbolSpec:
             listed = _KNOWN[symbol][4] if symbol in _KNOWN else BTCUSDT_LISTED_MS
         if listed_ms is not None:
             listed = listed_ms
-        fields = dict(symbol=symbol, base_asset=base, quote_asset=quote, base_price=price, price_decimals=pdec,
-                      qty_decimals=qdec, volume_per_min=vol, listed_ms=listed, seed=seed)
+        fields = dict(
+            symbol=symbol,
+            base_asset=base,
+            quote_asset=quote,
+            base_price=price,
+            price_decimals=pdec,
+            qty_decimals=qdec,
+            volume_per_min=vol,
+            listed_ms=listed,
+            seed=seed,
+        )
         fields.update(overrides)
         if "price_decimals" not in overrides:
             fields["price_decimals"] = min(fields["price_decimals"], fields.get("quote_precision", 8))

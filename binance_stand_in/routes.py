@@ -7,8 +7,8 @@ raw query string, and returns the JSON body as ``str`` (or raises :class:`ApiErr
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import errors
 from .intervals import HOUR_MS, parse_interval
@@ -81,10 +81,19 @@ def exchange_info(ex, params, headers, raw_query) -> str:
         infos = [i for i in infos if i["status"] == status_filter]
     minutes = ex.limiter.window_s / 60
     weight_limit = (
-        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": int(minutes), "limit": ex.limiter.limit}
+        {
+            "rateLimitType": "REQUEST_WEIGHT",
+            "interval": "MINUTE",
+            "intervalNum": int(minutes),
+            "limit": ex.limiter.limit,
+        }
         if minutes == int(minutes)
-        else {"rateLimitType": "REQUEST_WEIGHT", "interval": "SECOND", "intervalNum": int(ex.limiter.window_s),
-              "limit": ex.limiter.limit}
+        else {
+            "rateLimitType": "REQUEST_WEIGHT",
+            "interval": "SECOND",
+            "intervalNum": int(ex.limiter.window_s),
+            "limit": ex.limiter.limit,
+        }
     )
     body = {
         "timezone": "UTC",

@@ -23,12 +23,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from .exchange import ExchangeStandIn
 
 FAULT_KINDS = ("500", "502", "503", "truncated", "timeout", "429", "451", "403")
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 418: "I'm a teapot", 429: "Too Many Requests",
-            451: "Unavailable For Legal Reasons", 500: "Internal Server Error", 502: "Bad Gateway",
-            503: "Service Unavailable"}
-_BAD_GATEWAY_HTML = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-                     b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n")
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    418: "I'm a teapot",
+    429: "Too Many Requests",
+    451: "Unavailable For Legal Reasons",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+_BAD_GATEWAY_HTML = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+)
 
 
 class RequestRecord(NamedTuple):
@@ -52,7 +64,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, exchange: "ExchangeStandIn"):
+    def __init__(self, address, exchange: ExchangeStandIn):
         self.exchange = exchange
         self.connections: set[socket.socket] = set()
         self.conn_lock = threading.Lock()
@@ -154,16 +166,21 @@ class _Handler(BaseHTTPRequestHandler):
                 elif fault.kind == "500":
                     raise errors.unknown_error()
                 elif fault.kind == "503":
-                    raise errors.ApiError(503, -1008, "Server is currently overloaded with other requests. "
-                                                      "Please try again in a few minutes.")
+                    raise errors.ApiError(
+                        503,
+                        -1008,
+                        "Server is currently overloaded with other requests. Please try again in a few minutes.",
+                    )
                 elif fault.kind == "502":
-                    self._finish(ex, method, path, record_params, weight, 502, _BAD_GATEWAY_HTML,
-                                 "text/html", {})
+                    self._finish(ex, method, path, record_params, weight, 502, _BAD_GATEWAY_HTML, "text/html", {})
                     return
                 elif fault.kind in ("451", "403"):  # answered in front of the API: not charged
                     ex.limiter.refund(weight)
-                    answer = (edge.restricted_location() if fault.kind == "451"
-                              else edge.waf_forbidden(_cloudfront_request_id()))
+                    answer = (
+                        edge.restricted_location()
+                        if fault.kind == "451"
+                        else edge.waf_forbidden(_cloudfront_request_id())
+                    )
                     self._edge(ex, method, path, raw_query, answer)
                     return
             if ex.arrival_delay_s:  # a slow link: the request reaches the exchange late
@@ -179,8 +196,18 @@ class _Handler(BaseHTTPRequestHandler):
             status = 500
             payload = ('{"code":-1000,"msg":%s}' % _json_str(f"An unknown error occurred: {e!r}")).encode()
         truncated = fault is not None and fault.kind == "truncated" and status == 200
-        self._finish(ex, method, path, record_params, weight, status, payload, "application/json;charset=UTF-8",
-                     extra, truncated=truncated)
+        self._finish(
+            ex,
+            method,
+            path,
+            record_params,
+            weight,
+            status,
+            payload,
+            "application/json;charset=UTF-8",
+            extra,
+            truncated=truncated,
+        )
 
     def _dispatch_archive(self, ex, method: str, path: str, raw_query: str) -> None:
         """data.binance.vision: only faults aimed at this very path (``fail_next(path=...)``)."""
@@ -190,15 +217,15 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "timeout":
                 ex._sleep(fault.seconds)
             elif fault.kind == "502":
-                self._finish(ex, method, path, params, 0, 502, _BAD_GATEWAY_HTML, "text/html", {},
-                             api_headers=False)
+                self._finish(ex, method, path, params, 0, 502, _BAD_GATEWAY_HTML, "text/html", {}, api_headers=False)
                 return
             elif fault.kind in ("429", "500", "503"):
                 status = int(fault.kind)
                 answer = archive.s3_fault(status, path)
                 extra = {"Retry-After": str(max(1, int(fault.seconds)))} if status == 429 else {}
-                self._finish(ex, method, path, params, 0, status, answer.body, answer.content_type, extra,
-                             api_headers=False)
+                self._finish(
+                    ex, method, path, params, 0, status, answer.body, answer.content_type, extra, api_headers=False
+                )
                 return
         if ex.arrival_delay_s:
             ex._sleep(ex.arrival_delay_s)
@@ -207,17 +234,50 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as e:  # a bug in the stand-in
             answer = archive.s3_fault(500, path, f"An unknown error occurred: {e!r}")
         truncated = fault is not None and fault.kind == "truncated" and answer.status == 200
-        self._finish(ex, method, path, params, 0, answer.status, answer.body, answer.content_type, answer.headers,
-                     truncated=truncated, api_headers=False)
+        self._finish(
+            ex,
+            method,
+            path,
+            params,
+            0,
+            answer.status,
+            answer.body,
+            answer.content_type,
+            answer.headers,
+            truncated=truncated,
+            api_headers=False,
+        )
 
     def _edge(self, ex, method, path, raw_query, answer: edge.EdgeAnswer) -> None:
         """An answer from in front of the API: no weight, no X-MBX-USED-WEIGHT headers."""
         params = dict(parse_qsl(raw_query, keep_blank_values=True))
-        self._finish(ex, method, path, params, 0, answer.status, answer.body, answer.content_type,
-                     answer.headers, api_headers=False)
+        self._finish(
+            ex,
+            method,
+            path,
+            params,
+            0,
+            answer.status,
+            answer.body,
+            answer.content_type,
+            answer.headers,
+            api_headers=False,
+        )
 
-    def _finish(self, ex, method, path, params, weight, status, payload: bytes, ctype: str,
-                extra: dict, truncated: bool = False, api_headers: bool = True) -> None:
+    def _finish(
+        self,
+        ex,
+        method,
+        path,
+        params,
+        weight,
+        status,
+        payload: bytes,
+        ctype: str,
+        extra: dict,
+        truncated: bool = False,
+        api_headers: bool = True,
+    ) -> None:
         if ex.latency_s:
             ex._sleep(ex.latency_s)
         lines = [
@@ -257,11 +317,15 @@ def _cloudfront_request_id() -> str:
 class HttpServerThread:
     """Owns the listening socket and the serving thread."""
 
-    def __init__(self, exchange: "ExchangeStandIn", host: str, port: int):
+    def __init__(self, exchange: ExchangeStandIn, host: str, port: int):
         self._server = _Server((host, port), exchange)
         self.host, self.port = self._server.server_address[:2]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"binance-stand-in:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"binance-stand-in:{self.port}",
+            daemon=True,
+        )
 
     def start(self) -> None:
         self._thread.start()

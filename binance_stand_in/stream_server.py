@@ -46,11 +46,11 @@ class _Close(NamedTuple):
 class _Connection(ServerConnection):
     """A websocket connection that knows its stream session and counts incoming messages."""
 
-    hub: "StreamHub | None" = None
+    hub: StreamHub | None = None
     session: StreamSession | None = None
     requested: tuple[list[str], bool] = ([], False)
-    outbox: "asyncio.Queue[str | _Close] | None" = None
-    arrivals: "collections.deque[float] | None" = None  # times of recent incoming messages
+    outbox: asyncio.Queue[str | _Close] | None = None
+    arrivals: collections.deque[float] | None = None  # times of recent incoming messages
     over_limit = False
     closing = False  # a _Close is queued
     data_admitted = 0  # method messages let through...
@@ -79,7 +79,7 @@ class _Connection(ServerConnection):
 class StreamHub:
     """Open connections, the events they are owed, and the test levers. Loop thread only."""
 
-    def __init__(self, exchange: "ExchangeStandIn", stats: StreamStats):
+    def __init__(self, exchange: ExchangeStandIn, stats: StreamStats):
         self.ex = exchange
         self.stats = stats
         self.connections: set[_Connection] = set()
@@ -95,7 +95,7 @@ class StreamHub:
         if path == "/ws" or path.startswith("/ws/"):
             if params:
                 return conn.respond(400, '{"code":-1,"msg":"Raw streams take no query parameters."}')
-            names, combined = [n for n in path[len("/ws/"):].split("/") if n], False
+            names, combined = [n for n in path[len("/ws/") :].split("/") if n], False
         elif path == "/stream":
             if any(k != "streams" for k, _ in params) or len(params) > 1:
                 return conn.respond(400, '{"code":-1,"msg":"Combined streams take only the streams parameter."}')
@@ -136,8 +136,9 @@ class StreamHub:
         loop = asyncio.get_running_loop()
         sender = loop.create_task(self._send_queued(conn))
         # Binance: "a single connection is only valid for 24 hours"
-        lifetime = loop.call_later(self.ex.stream_max_lifetime_s, conn.close_after_queued, 1001,
-                                   "Connection lifetime exceeded")
+        lifetime = loop.call_later(
+            self.ex.stream_max_lifetime_s, conn.close_after_queued, 1001, "Connection lifetime exceeded"
+        )
         try:
             async for message in conn:  # only messages admitted by the rate limit get here
                 if isinstance(message, bytes):
@@ -216,8 +217,12 @@ class StreamHub:
             await asyncio.sleep(max(0.005, min(next_update - loop.time(), to_close_s)))
 
     def _ms_to_next_close(self, now: int) -> int:
-        intervals = {sub.interval.name: sub.interval for conn in self.connections if conn.session
-                     for sub in conn.session.subscriptions.values()}
+        intervals = {
+            sub.interval.name: sub.interval
+            for conn in self.connections
+            if conn.session
+            for sub in conn.session.subscriptions.values()
+        }
         if not intervals:
             return 3_600_000
         return min(iv.next(iv.floor(now)) - now for iv in intervals.values())
@@ -245,7 +250,7 @@ class StreamHub:
 class StreamServer:
     """Owns the event loop thread and the listening socket of the streams."""
 
-    def __init__(self, exchange: "ExchangeStandIn", stats: StreamStats, host: str, port: int):
+    def __init__(self, exchange: ExchangeStandIn, stats: StreamStats, host: str, port: int):
         self.hub = StreamHub(exchange, stats)
         self.host = host
         self.port = 0
@@ -253,8 +258,9 @@ class StreamServer:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._stopping: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, args=(host, port), daemon=True,
-                                        name="binance-stand-in-streams")
+        self._thread = threading.Thread(
+            target=self._run, args=(host, port), daemon=True, name="binance-stand-in-streams"
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -274,8 +280,11 @@ class StreamServer:
         hub = self.hub
         try:
             server = await serve(
-                hub.handle, host, port,
-                process_request=hub.process_request, process_response=hub.process_response,
+                hub.handle,
+                host,
+                port,
+                process_request=hub.process_request,
+                process_response=hub.process_response,
                 create_connection=_Connection,
                 compression=None,  # Binance's stream servers send plain frames
                 close_timeout=1.0,  # a client that never answers a close frame is cut after 1 s
@@ -295,7 +304,7 @@ class StreamServer:
         await hub.drop_all()  # a stopping test double need not say goodbye
         try:
             await asyncio.wait_for(server.wait_closed(), 2.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         # leave no task behind for the closing loop to complain about
         rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

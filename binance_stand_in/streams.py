@@ -34,8 +34,10 @@ MAX_CLOSES_PER_JUMP = 1000
 # follows from its open time alone, and ids grow from one candle (and interval) to the next.
 TRADE_IDS_PER_S = 40
 
-_EVENT_FMT = ('{"e":"kline","E":%d,"s":"%s","k":{"t":%d,"T":%d,"s":"%s","i":"%s","f":%d,"L":%d,'
-              '"o":"%s","c":"%s","h":"%s","l":"%s","v":"%s","n":%d,"x":%s,"q":"%s","V":"%s","Q":"%s","B":"0"}}')
+_EVENT_FMT = (
+    '{"e":"kline","E":%d,"s":"%s","k":{"t":%d,"T":%d,"s":"%s","i":"%s","f":%d,"L":%d,'
+    '"o":"%s","c":"%s","h":"%s","l":"%s","v":"%s","n":%d,"x":%s,"q":"%s","V":"%s","Q":"%s","B":"0"}}'
+)
 
 
 class StreamError(Exception):
@@ -62,17 +64,42 @@ def first_trade_id(listed_ms: int, open_time: int) -> int:
     return max(0, open_time - listed_ms) * TRADE_IDS_PER_S // 1000 + 1
 
 
-def kline_event(candle: Candle, symbol: str, interval: str, event_time: int, closed: bool, first_id: int,
-                high: int | None = None, low: int | None = None) -> str:
+def kline_event(
+    candle: Candle,
+    symbol: str,
+    interval: str,
+    event_time: int,
+    closed: bool,
+    first_id: int,
+    high: int | None = None,
+    low: int | None = None,
+) -> str:
     """The kline event as Binance sends it (JSON text). With no trades, L = f - 1 (n = L - f + 1)."""
     ot, o, h, lo, c, v, ct, q, n, tb, tq = candle
     if high is not None:
         h = high
     if low is not None:
         lo = low
-    return _EVENT_FMT % (event_time, symbol, ot, ct, symbol, interval, first_id, first_id + n - 1,
-                         fmt8(o), fmt8(c), fmt8(h), fmt8(lo), fmt8(v), n, "true" if closed else "false",
-                         fmt8(q), fmt8(tb), fmt8(tq))
+    return _EVENT_FMT % (
+        event_time,
+        symbol,
+        ot,
+        ct,
+        symbol,
+        interval,
+        first_id,
+        first_id + n - 1,
+        fmt8(o),
+        fmt8(c),
+        fmt8(h),
+        fmt8(lo),
+        fmt8(v),
+        n,
+        "true" if closed else "false",
+        fmt8(q),
+        fmt8(tb),
+        fmt8(tq),
+    )
 
 
 class KlineSubscription:
@@ -119,8 +146,12 @@ class KlineSubscription:
                 start = open_now - MAX_CLOSES_PER_JUMP * iv.ms
             for c in market.klines(self.symbol, iv.name, now, start, open_now - 1, MAX_CLOSES_PER_JUMP):
                 event_time = c[6] + 1
-                out.append((event_time, kline_event(c, spec.symbol, iv.name, event_time, True,
-                                                    first_trade_id(spec.listed_ms, c[0]))))
+                out.append(
+                    (
+                        event_time,
+                        kline_event(c, spec.symbol, iv.name, event_time, True, first_trade_id(spec.listed_ms, c[0])),
+                    )
+                )
             self.next_open = open_now
         if moved if partial is None else partial:
             rows = market.klines(self.symbol, iv.name, now, open_now, open_now, 1)
@@ -129,8 +160,21 @@ class KlineSubscription:
                 if self._partial_open != open_now:
                     self._partial_open, self._high, self._low = open_now, c[2], c[3]
                 self._high, self._low = max(self._high, c[2]), min(self._low, c[3])
-                out.append((now, kline_event(c, spec.symbol, iv.name, now, False,
-                                             first_trade_id(spec.listed_ms, open_now), self._high, self._low)))
+                out.append(
+                    (
+                        now,
+                        kline_event(
+                            c,
+                            spec.symbol,
+                            iv.name,
+                            now,
+                            False,
+                            first_trade_id(spec.listed_ms, open_now),
+                            self._high,
+                            self._low,
+                        ),
+                    )
+                )
         return out
 
 
@@ -191,8 +235,11 @@ class StreamSession:
 
     def _run(self, method: object, params: object, now: int) -> object:
         if method not in _METHODS:
-            raise StreamError(2, f"Invalid request: unknown variant `{method}`, expected one of "
-                                 + ", ".join(f"`{m}`" for m in _METHODS))
+            raise StreamError(
+                2,
+                f"Invalid request: unknown variant `{method}`, expected one of "
+                + ", ".join(f"`{m}`" for m in _METHODS),
+            )
         if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
             if not isinstance(params, list) or any(parse_stream(p) is None for p in params):
                 raise StreamError(2, "Invalid request: invalid stream")

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from binance_stand_in import ExchangeStandIn
+from binance_stand_in.errors import ApiError
 
 MIN = 60_000
 HOUR = 60 * MIN
@@ -80,9 +81,11 @@ def rest_rows(http, ex, symbol, interval, start, end) -> list[list[str]]:
     """Every klines row opening in [start, end), paged by 1000, as strings like the CSV."""
     out = []
     while start < end:
-        r = http.get(f"{ex.url}/api/v3/klines", timeout=10,
-                     params={"symbol": symbol, "interval": interval, "startTime": start, "endTime": end - 1,
-                             "limit": 1000})
+        r = http.get(
+            f"{ex.url}/api/v3/klines",
+            timeout=10,
+            params={"symbol": symbol, "interval": interval, "startTime": start, "endTime": end - 1, "limit": 1000},
+        )
         assert r.status_code == 200, r.text
         page = r.json()
         if not page:
@@ -108,22 +111,28 @@ def in_ms(rows: list[list[str]], micro: bool) -> list[list[str]]:
 
 
 # ----------------------------------------------------------------------------------- agreement with REST
-@pytest.mark.parametrize("period, start, end, micro", [
-    ("2024-12", day_ms(2024, 12, 1), day_ms(2025, 1, 1), False),
-    ("2025-01", day_ms(2025, 1, 1), day_ms(2025, 2, 1), True),
-    ("2025-02", day_ms(2025, 2, 1), day_ms(2025, 3, 1), True),
-])
+@pytest.mark.parametrize(
+    "period, start, end, micro",
+    [
+        ("2024-12", day_ms(2024, 12, 1), day_ms(2025, 1, 1), False),
+        ("2025-01", day_ms(2025, 1, 1), day_ms(2025, 2, 1), True),
+        ("2025-02", day_ms(2025, 2, 1), day_ms(2025, 3, 1), True),
+    ],
+)
 def test_monthly_files_agree_with_klines_row_for_row(ex, http, period, start, end, micro):
     _, rows = get_file(http, ex, "BTCUSDT", period)
     assert len(rows) == (end - start) // MIN  # 44,640 rows in a 31-day month
     assert in_ms(rows, micro) == rest_rows(http, ex, "BTCUSDT", "1m", start, end)
 
 
-@pytest.mark.parametrize("period, start, micro", [
-    ("2024-12-31", day_ms(2024, 12, 31), False),
-    ("2025-01-01", day_ms(2025, 1, 1), True),
-    ("2025-02-28", day_ms(2025, 2, 28), True),
-])
+@pytest.mark.parametrize(
+    "period, start, micro",
+    [
+        ("2024-12-31", day_ms(2024, 12, 31), False),
+        ("2025-01-01", day_ms(2025, 1, 1), True),
+        ("2025-02-28", day_ms(2025, 2, 28), True),
+    ],
+)
 def test_daily_files_agree_with_klines_and_with_their_month(ex, http, period, start, micro):
     _, rows = get_file(http, ex, "BTCUSDT", period)
     assert len(rows) == 1440
@@ -131,7 +140,7 @@ def test_daily_files_agree_with_klines_and_with_their_month(ex, http, period, st
     assert in_ms(rows, micro) == rest_rows(http, ex, "BTCUSDT", "1m", start, start + DAY)
     _, month = get_file(http, ex, "BTCUSDT", period[:7])  # cached by the monthly test
     first = (start - day_ms(int(period[:4]), int(period[5:7]), 1)) // MIN
-    assert month[first:first + 1440] == rows
+    assert month[first : first + 1440] == rows
 
 
 def test_other_intervals_agree_with_klines(ex, http):
@@ -192,18 +201,21 @@ def test_files_are_published_once_their_period_closed_on_the_market_clock(fresh,
     assert fetch(http, fresh, month).status_code == 200
 
 
-@pytest.mark.parametrize("path", [
-    "/data/spot/daily/klines/XYZUSDT/1m/XYZUSDT-1m-2025-01-01.zip",  # unknown symbol
-    "/data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2017-07.zip",  # before the listing
-    "/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2017-08-16.zip.CHECKSUM",
-    "/data/spot/daily/klines/BTCUSDT/1m/ETHUSDT-1m-2025-01-01.zip",  # names disagree
-    "/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-02-30.zip",  # no such day
-    "/data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2025-01-01.zip",  # a day under monthly
-    "/data/spot/monthly/klines/BTCUSDT/1s/BTCUSDT-1s-2025-01.zip",  # intervals not served
-    "/data/spot/daily/klines/BTCUSDT/1w/BTCUSDT-1w-2025-01-06.zip",
-    "/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-01-01.csv",
-    "/data/futures/um/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-01-01.zip",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/data/spot/daily/klines/XYZUSDT/1m/XYZUSDT-1m-2025-01-01.zip",  # unknown symbol
+        "/data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2017-07.zip",  # before the listing
+        "/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2017-08-16.zip.CHECKSUM",
+        "/data/spot/daily/klines/BTCUSDT/1m/ETHUSDT-1m-2025-01-01.zip",  # names disagree
+        "/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-02-30.zip",  # no such day
+        "/data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2025-01-01.zip",  # a day under monthly
+        "/data/spot/monthly/klines/BTCUSDT/1s/BTCUSDT-1s-2025-01.zip",  # intervals not served
+        "/data/spot/daily/klines/BTCUSDT/1w/BTCUSDT-1w-2025-01-06.zip",
+        "/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-01-01.csv",
+        "/data/futures/um/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-01-01.zip",
+    ],
+)
 def test_missing_files_answer_s3s_no_such_key(ex, http, path):
     assert_no_such_key(fetch(http, ex, path), path)
 
@@ -313,8 +325,10 @@ def test_fail_next_hits_archive_paths_only_when_aimed_at_them(fresh, http):
     fresh.fail_next(1, "500")  # not aimed: left for the REST data endpoints
     assert fetch(http, fresh, path).status_code == 200
     assert fresh.pending_faults == 1
-    assert http.get(f"{fresh.url}/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1m"},
-                    timeout=10).status_code == 500
+    assert (
+        http.get(f"{fresh.url}/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1m"}, timeout=10).status_code
+        == 500
+    )
     fresh.fail_next(1, "truncated", path=path)
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         fetch(http, fresh, path)
@@ -325,7 +339,7 @@ def test_fault_setters_validate_their_file(fresh):
         fresh.truncate_archive("BTCUSDT", "2025/01")
     with pytest.raises(ValueError):
         fresh.unpublish_archive("BTCUSDT", "2025-01", interval="1s")  # no monthly 1s files
-    with pytest.raises(Exception):
+    with pytest.raises(ApiError, match="-1121|Invalid symbol"):
         fresh.corrupt_archive_checksum("XYZUSDT", "2025-01")
 
 

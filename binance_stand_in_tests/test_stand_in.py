@@ -120,7 +120,7 @@ def test_klines_are_deterministic_and_stress_exact_decimals(ex, http):
     for row in rows:
         assert_valid_candle(row)
     closes = [Decimal(r[4]) for r in rows]
-    assert 10_000 < min(closes) and max(closes) < 200_000  # BTC-like prices
+    assert min(closes) > 10_000 and max(closes) < 200_000  # BTC-like prices
     assert any(not r[4].endswith("000000") for r in rows)  # some prices use all 8 decimals
     assert any(not r[7].endswith("0") for r in rows)  # quote volumes carry all 8 decimals
     daily = klines(http, ex, symbol="BTCUSDT", interval="1d", endTime=NOW - 24 * HOUR, limit=10)
@@ -164,8 +164,9 @@ def test_python_binance_pages_a_day_of_klines(ex):
     day = NOW // (24 * HOUR) * (24 * HOUR) - 24 * HOUR
     got, start = [], day
     while True:
-        page = client.get_klines(symbol="BTCUSDT", interval="1m", startTime=start, endTime=day + 24 * HOUR - 1,
-                                 limit=1000)
+        page = client.get_klines(
+            symbol="BTCUSDT", interval="1m", startTime=start, endTime=day + 24 * HOUR - 1, limit=1000
+        )
         if not page:
             break
         got += page
@@ -227,7 +228,11 @@ def test_weights_headers_and_records(http):
         assert ex.count(status=400) == 1
         rec = ex.requests[2]
         assert (rec.method, rec.path, rec.params, rec.status) == (
-            "GET", "/api/v3/klines", {"symbol": "BTCUSDT", "interval": "1m", "limit": "1000"}, 200)
+            "GET",
+            "/api/v3/klines",
+            {"symbol": "BTCUSDT", "interval": "1m", "limit": "1000"},
+            200,
+        )
         assert r.json() == {"code": -1121, "msg": "Invalid symbol."}
         assert get(http, ex, "/api/v3/nothing").status_code == 404
         assert http.post(f"{ex.url}/api/v3/klines", timeout=5).status_code == 405
@@ -318,7 +323,8 @@ def test_exchange_info(ex, http):
     assert filters["PRICE_FILTER"]["tickSize"] == "0.01000000"
     assert filters["LOT_SIZE"]["stepSize"] == "0.00001000"
     assert {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000} in info[
-        "rateLimits"]
+        "rateLimits"
+    ]
     one = get(http, ex, "/api/v3/exchangeInfo", symbol="ETHUSDT").json()
     assert [s["symbol"] for s in one["symbols"]] == ["ETHUSDT"]
     compact = json.dumps(["ETHUSDT", "BTCUSDT"], separators=(",", ":"))  # as Binance's legal range demands
@@ -372,13 +378,36 @@ def test_all_orders_with_python_binance_pages_by_order_id(ex, busy_hour):
     conditional = ("stopPrice", "icebergQty", "preventedMatchId", "preventedQuantity")  # only where they apply
     for o in first:
         assert [f for f in o if f not in conditional] == [
-            "symbol", "orderId", "orderListId", "clientOrderId", "price", "origQty", "executedQty",
-            "cummulativeQuoteQty", "status", "timeInForce", "type", "side", "time",
-            "updateTime", "isWorking", "workingTime", "origQuoteOrderQty", "selfTradePreventionMode",
+            "symbol",
+            "orderId",
+            "orderListId",
+            "clientOrderId",
+            "price",
+            "origQty",
+            "executedQty",
+            "cummulativeQuoteQty",
+            "status",
+            "timeInForce",
+            "type",
+            "side",
+            "time",
+            "updateTime",
+            "isWorking",
+            "workingTime",
+            "origQuoteOrderQty",
+            "selfTradePreventionMode",
         ]
         assert o["orderListId"] == -1
-        for f in ("price", "origQty", "executedQty", "cummulativeQuoteQty", "stopPrice", "icebergQty",
-                  "origQuoteOrderQty", "preventedQuantity"):
+        for f in (
+            "price",
+            "origQty",
+            "executedQty",
+            "cummulativeQuoteQty",
+            "stopPrice",
+            "icebergQty",
+            "origQuoteOrderQty",
+            "preventedQuantity",
+        ):
             assert f not in o or DEC8.match(o[f]), (f, o[f])
         assert start <= o["time"] <= end and o["updateTime"] >= o["time"]
     ids = [o["orderId"] for o in first]
@@ -387,8 +416,9 @@ def test_all_orders_with_python_binance_pages_by_order_id(ex, busy_hour):
     # then lose or duplicate orders; paging by orderId cannot
     everything = list(first)
     while True:
-        page = client.get_all_orders(symbol="BTCUSDT", orderId=everything[-1]["orderId"] + 1, startTime=start,
-                                     endTime=end, limit=1000)
+        page = client.get_all_orders(
+            symbol="BTCUSDT", orderId=everything[-1]["orderId"] + 1, startTime=start, endTime=end, limit=1000
+        )
         if not page:
             break
         everything += page
@@ -400,8 +430,16 @@ def test_all_orders_with_python_binance_pages_by_order_id(ex, busy_hour):
     assert {"FILLED", "CANCELED", "NEW"} <= statuses
     # what python-binance sent: sorted params, recvWindow=10000, timestamp, signature last
     rec = ex.requests[-1]
-    assert list(rec.params) == ["endTime", "limit", "orderId", "recvWindow", "startTime", "symbol", "timestamp",
-                                "signature"]
+    assert list(rec.params) == [
+        "endTime",
+        "limit",
+        "orderId",
+        "recvWindow",
+        "startTime",
+        "symbol",
+        "timestamp",
+        "signature",
+    ]
     assert rec.params["recvWindow"] == "10000" and rec.weight == 20
     # without startTime/endTime nor orderId: the most recent orders
     recent = client.get_all_orders(symbol="BTCUSDT", limit=5)
@@ -457,10 +495,13 @@ def test_clock_skew_gives_1021_until_the_client_syncs(ex, busy_hour):
 def test_orders_change_after_creation_and_future_orders_are_hidden(http):
     with ExchangeStandIn(symbols=("ETHUSDT",), now_ms=NOW) as ex:
         ex.add_api_key(KEY, SECRET)
-        created = ex.add_orders("ETHUSDT", [
-            {"time": NOW - MIN, "price": "3000.5", "origQty": "0.5", "side": "SELL"},
-            {"time": NOW + MIN, "price": "3001", "origQty": "1"},  # not created yet at now
-        ])
+        created = ex.add_orders(
+            "ETHUSDT",
+            [
+                {"time": NOW - MIN, "price": "3000.5", "origQty": "0.5", "side": "SELL"},
+                {"time": NOW + MIN, "price": "3001", "origQty": "1"},  # not created yet at now
+            ],
+        )
         client = client_for(ex)
         listed = client.get_all_orders(symbol="ETHUSDT")
         assert [o["orderId"] for o in listed] == [created[0]["orderId"]]
@@ -468,7 +509,11 @@ def test_orders_change_after_creation_and_future_orders_are_hidden(http):
         ex.update_order("ETHUSDT", created[0]["orderId"], status="FILLED", executed_qty="0.5", update_time=NOW)
         again = client.get_all_orders(symbol="ETHUSDT")[0]
         assert (again["status"], again["executedQty"], again["cummulativeQuoteQty"], again["updateTime"]) == (
-            "FILLED", "0.50000000", "1500.25000000", NOW)
+            "FILLED",
+            "0.50000000",
+            "1500.25000000",
+            NOW,
+        )
         ex.set_now(NOW + 2 * MIN)
         assert len(client.get_all_orders(symbol="ETHUSDT")) == 2
 
@@ -490,9 +535,25 @@ def test_duplicate_parameter_and_real_time_clock(http):
 
 def test_cli_serves_until_interrupted():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "binance_stand_in", "--port", "0", "--symbols", "BTCUSDT",
-         "--api-key", "k", "--api-secret", "s", "--orders-per-hour", "20", "--order-hours", "2"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "binance_stand_in",
+            "--port",
+            "0",
+            "--symbols",
+            "BTCUSDT",
+            "--api-key",
+            "k",
+            "--api-secret",
+            "s",
+            "--orders-per-hour",
+            "20",
+            "--order-hours",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         line = proc.stdout.readline()

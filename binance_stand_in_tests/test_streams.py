@@ -48,8 +48,11 @@ def nothing_more(ws, wait=0.15) -> bool:
 
 
 def rest_klines(ex, symbol, start, limit) -> list[list]:
-    r = requests.get(f"{ex.url}/api/v3/klines", params={"symbol": symbol, "interval": "1m", "startTime": start,
-                                                         "limit": limit}, timeout=5)
+    r = requests.get(
+        f"{ex.url}/api/v3/klines",
+        params={"symbol": symbol, "interval": "1m", "startTime": start, "limit": limit},
+        timeout=5,
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -76,8 +79,12 @@ def test_kline_event_payload_as_documented(ex):
     for f in "ochlvqVQ":
         assert DEC8.match(k[f]), (f, k[f])
     assert k["L"] - k["f"] + 1 == k["n"] > 0
-    assert Decimal(k["l"]) <= min(Decimal(k["o"]), Decimal(k["c"])) <= max(Decimal(k["o"]), Decimal(k["c"])) \
+    assert (
+        Decimal(k["l"])
+        <= min(Decimal(k["o"]), Decimal(k["c"]))
+        <= max(Decimal(k["o"]), Decimal(k["c"]))
         <= Decimal(k["h"])
+    )
 
 
 def test_closed_candle_equals_the_rest_row_and_partials_precede_it(ex):
@@ -130,9 +137,11 @@ def test_raw_path_with_several_streams_and_a_halt(ex):
         assert nothing_more(ws)
     got = [(e["s"], e["k"]["i"], e["k"]["t"], e["k"]["x"]) for e in events]
     assert got == [  # by event time, then in the order of the path
-        ("BTCUSDT", "1m", OPEN, True), ("ETHUSDT", "1m", OPEN, True),
+        ("BTCUSDT", "1m", OPEN, True),
+        ("ETHUSDT", "1m", OPEN, True),
         ("BTCUSDT", "1m", OPEN + MIN, True),  # ETHUSDT's 00:01 candle was never produced
-        ("BTCUSDT", "1m", OPEN + 2 * MIN, False), ("ETHUSDT", "1m", OPEN + 2 * MIN, False),
+        ("BTCUSDT", "1m", OPEN + 2 * MIN, False),
+        ("ETHUSDT", "1m", OPEN + 2 * MIN, False),
         ("BTCUSDT", "3m", OPEN, False),
     ]
 
@@ -145,13 +154,22 @@ def test_combined_path_wraps_payloads(ex):
     assert [list(e) for e in events] == [["stream", "data"]] * 4
     assert [e["stream"] for e in events] == names * 2
     assert [(e["data"]["s"], e["data"]["k"]["x"]) for e in events] == [
-        ("BTCUSDT", True), ("ETHUSDT", True), ("BTCUSDT", False), ("ETHUSDT", False)]
+        ("BTCUSDT", True),
+        ("ETHUSDT", True),
+        ("BTCUSDT", False),
+        ("ETHUSDT", False),
+    ]
     assert as_row(events[1]["data"]["k"]) == rest_klines(ex, "ETHUSDT", OPEN, 1)[0]
 
 
 def test_bad_paths_and_stream_names_are_refused(ex):
-    for path, status in [("/ws/BTCUSDT@kline_1m", 400), ("/ws/btcusdt@kline_7m", 400), ("/ws/btcusdt@trade", 400),
-                         ("/stream?streams=btcusdt@kline_1m&timeUnit=MICROSECOND", 400), ("/api/v3/klines", 404)]:
+    for path, status in [
+        ("/ws/BTCUSDT@kline_1m", 400),
+        ("/ws/btcusdt@kline_7m", 400),
+        ("/ws/btcusdt@trade", 400),
+        ("/stream?streams=btcusdt@kline_1m&timeUnit=MICROSECOND", 400),
+        ("/api/v3/klines", 404),
+    ]:
         with pytest.raises(InvalidStatus) as e:
             connect(f"{ex.stream_url}{path}", open_timeout=2)
         assert e.value.response.status_code == status, path
@@ -168,14 +186,17 @@ def test_bad_paths_and_stream_names_are_refused(ex):
 def test_subscribe_unsubscribe_list_and_properties(ex):
     ex.stream_messages_per_s = 100  # this test talks faster than Binance allows
     with connect(f"{ex.stream_url}/ws") as ws:
+
         def call(method, params=None, id_=1):
             msg = {"method": method, "id": id_} if params is None else {"method": method, "params": params, "id": id_}
             ws.send(json.dumps(msg))
             return recv(ws)
 
         assert call("SUBSCRIBE", ["btcusdt@kline_1m", "ethusdt@kline_1m"]) == {"result": None, "id": 1}
-        assert call("LIST_SUBSCRIPTIONS", id_="abc") == {"result": ["btcusdt@kline_1m", "ethusdt@kline_1m"],
-                                                         "id": "abc"}
+        assert call("LIST_SUBSCRIPTIONS", id_="abc") == {
+            "result": ["btcusdt@kline_1m", "ethusdt@kline_1m"],
+            "id": "abc",
+        }
         assert call("UNSUBSCRIBE", ["ethusdt@kline_1m"], id_=312) == {"result": None, "id": 312}
         assert call("GET_PROPERTY", ["combined"], id_=2) == {"result": False, "id": 2}
         ex.advance(MIN)
@@ -195,8 +216,10 @@ def test_subscribe_unsubscribe_list_and_properties(ex):
         assert error(call("subscribe", ["btcusdt@kline_1m"]))[0] == 2
         assert error(call("GET_PROPERTY", ["speed"])) == (0, "Unknown property")
         assert error(call("SET_PROPERTY", ["combined", "yes"])) == (1, "Invalid value type: expected Boolean")
-        assert error(call("LIST_SUBSCRIPTIONS", id_=1.5)) == (2, "Invalid request: request ID must be an "
-                                                                 "unsigned integer")
+        assert error(call("LIST_SUBSCRIPTIONS", id_=1.5)) == (
+            2,
+            "Invalid request: request ID must be an unsigned integer",
+        )
         ws.send("{not json")
         reply = recv(ws)
         assert reply["error"]["code"] == 3 and reply["id"] is None
@@ -218,9 +241,8 @@ def test_message_rate_limit_disconnects(ex):
 def test_lifetime_closes_the_connection(ex):
     ex.stream_max_lifetime_s = 0.3
     start = time.monotonic()
-    with connect(f"{ex.stream_url}/ws/btcusdt@kline_1m") as ws:
-        with pytest.raises(ConnectionClosed) as e:
-            ws.recv(timeout=3)
+    with connect(f"{ex.stream_url}/ws/btcusdt@kline_1m") as ws, pytest.raises(ConnectionClosed) as e:
+        ws.recv(timeout=3)
     assert 0.25 < time.monotonic() - start < 2
     assert e.value.rcvd.code == 1001
 
@@ -229,8 +251,12 @@ def _raw_connect(port: int, path: str) -> socket.socket:
     """A websocket client that never answers pings (the websockets client always does)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=3)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)
@@ -240,6 +266,7 @@ def _raw_connect(port: int, path: str) -> socket.socket:
 
 def _read_frame(sock: socket.socket) -> tuple[int, bytes] | None:
     """(opcode, payload) of the next server frame (unmasked), None at end of stream."""
+
     def exactly(n):
         data = b""
         while len(data) < n:
@@ -272,7 +299,7 @@ def test_server_pings_and_disconnects_a_client_that_does_not_pong(ex):
         silent.close()
         assert [op for op, _ in frames] == [0x9, 0x8]  # a ping, then a close frame...
         assert int.from_bytes(close_payload[:2], "big") == 1011  # "keepalive ping timeout"
-        assert 0.3 <= frames[0][1] and frames[1][1] < 2.0  # ...after ping interval + pong timeout
+        assert frames[0][1] >= 0.3 and frames[1][1] < 2.0  # ...after ping interval + pong timeout
         time.sleep(0.5)
         polite.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 7}))
         assert recv(polite) == {"result": ["btcusdt@kline_1m"], "id": 7}  # still connected
@@ -329,8 +356,11 @@ def test_real_time_clock_updates_and_closes_at_the_boundary():
 
 
 def test_cli_prints_the_stream_url():
-    proc = subprocess.Popen([sys.executable, "-m", "binance_stand_in", "--port", "0", "--symbols", "BTCUSDT",
-                             "--now-ms", str(NOW)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "binance_stand_in", "--port", "0", "--symbols", "BTCUSDT", "--now-ms", str(NOW)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         stream_url = re.search(r"streams: (ws://127\.0\.0\.1:\d+)", line).group(1)

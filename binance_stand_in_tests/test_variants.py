@@ -21,22 +21,39 @@ HOUR = 60 * MIN
 BUSY_HOUR = NOW // HOUR * HOUR - 3 * HOUR
 DEC8 = re.compile(r"^\d+\.\d{8}$")
 KEY, SECRET = "variants-key", "variants-secret"
-STATUSES = {"NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "PENDING_CANCEL", "REJECTED", "EXPIRED",
-            "EXPIRED_IN_MATCH"}
+STATUSES = {
+    "NEW",
+    "PARTIALLY_FILLED",
+    "FILLED",
+    "CANCELED",
+    "PENDING_CANCEL",
+    "REJECTED",
+    "EXPIRED",
+    "EXPIRED_IN_MATCH",
+}
 TYPES = {"LIMIT", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT", "LIMIT_MAKER"}
 STOP_TYPES = {"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"}
 SYMBOL_MSG = "Illegal characters found in parameter 'symbol'; legal range is '^[A-Z0-9-_.]{1,20}$'."
-SYMBOLS_MSG = ("Illegal characters found in parameter 'symbols'; legal range is "
-               """'^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\\]$'.""")
-RESTRICTED = {"code": 0, "msg": "Service unavailable from a restricted location according to 'b. Eligibility' in "
-              "https://www.binance.com/en/terms. Please contact customer service if you believe you received "
-              "this message in error."}
+SYMBOLS_MSG = (
+    "Illegal characters found in parameter 'symbols'; legal range is "
+    """'^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\\]$'."""
+)
+RESTRICTED = {
+    "code": 0,
+    "msg": "Service unavailable from a restricted location according to 'b. Eligibility' in "
+    "https://www.binance.com/en/terms. Please contact customer service if you believe you received "
+    "this message in error.",
+}
 
 
 @pytest.fixture(scope="module")
 def ex():
-    symbols = ("BTCUSDT", "SHIBUSDT", SymbolSpec.make("THINBTC", idle_minute_share=0.4),
-               SymbolSpec.make("LTCBTC", base_precision=1, quote_precision=6))
+    symbols = (
+        "BTCUSDT",
+        "SHIBUSDT",
+        SymbolSpec.make("THINBTC", idle_minute_share=0.4),
+        SymbolSpec.make("LTCBTC", base_precision=1, quote_precision=6),
+    )
     with ExchangeStandIn(symbols=symbols, now_ms=NOW) as exchange:
         exchange.add_api_key(KEY, SECRET)
         exchange.generate_orders("BTCUSDT", BUSY_HOUR, BUSY_HOUR + HOUR, 3000, seed=5)
@@ -60,8 +77,13 @@ def all_orders_of_the_hour(client, symbol) -> list[dict]:
     """Paged by orderId, as a careful client does."""
     orders = client.get_all_orders(symbol=symbol, startTime=BUSY_HOUR, endTime=BUSY_HOUR + HOUR - 1, limit=1000)
     while orders and len(orders) % 1000 == 0:
-        page = client.get_all_orders(symbol=symbol, orderId=orders[-1]["orderId"] + 1, startTime=BUSY_HOUR,
-                                     endTime=BUSY_HOUR + HOUR - 1, limit=1000)
+        page = client.get_all_orders(
+            symbol=symbol,
+            orderId=orders[-1]["orderId"] + 1,
+            startTime=BUSY_HOUR,
+            endTime=BUSY_HOUR + HOUR - 1,
+            limit=1000,
+        )
         if not page:
             break
         orders += page
@@ -82,8 +104,16 @@ def test_generated_orders_look_like_real_all_orders_rows(ex):
         assert ("preventedMatchId" in o) == ("preventedQuantity" in o)
         assert "preventedQuantity" not in o or o["status"] == "EXPIRED_IN_MATCH"
         assert o["orderListId"] == -1 and 1e9 <= o["orderId"] <= 1e11
-        for f in ("price", "origQty", "executedQty", "cummulativeQuoteQty", "stopPrice", "icebergQty",
-                  "origQuoteOrderQty", "preventedQuantity"):
+        for f in (
+            "price",
+            "origQty",
+            "executedQty",
+            "cummulativeQuoteQty",
+            "stopPrice",
+            "icebergQty",
+            "origQuoteOrderQty",
+            "preventedQuantity",
+        ):
             assert f not in o or DEC8.match(o[f]), (f, o[f])
         assert Decimal(o["executedQty"]) <= Decimal(o["origQty"])
         if o["type"] in STOP_TYPES and o["status"] == "NEW":  # never triggered
@@ -108,7 +138,11 @@ def test_order_amounts_take_the_symbols_precision(ex, http):
             assert f not in o or re.fullmatch(r"\d+\.\d{6}", o[f]), (f, o[f])
     added = ex.add_orders("LTCBTC", [{"time": NOW - 5 * MIN, "price": "0.1", "origQty": "1"}])[0]
     assert (added["price"], added["origQty"], added["executedQty"], added["origQuoteOrderQty"]) == (
-        "0.100000", "1.0", "0.0", "0.000000")
+        "0.100000",
+        "1.0",
+        "0.0",
+        "0.000000",
+    )
     with pytest.raises(ValueError, match="1 decimals"):  # a string Binance would not send
         ex.add_orders("LTCBTC", [{"time": NOW - 4 * MIN, "price": "0.1", "origQty": "0.05"}])
 
@@ -116,16 +150,31 @@ def test_order_amounts_take_the_symbols_precision(ex, http):
 def test_added_orders_carry_conditional_fields_only_where_they_apply(http):
     with ExchangeStandIn(symbols=("ETHUSDT",), now_ms=NOW) as ex:
         t = NOW - HOUR
-        limit, stop, iceberg = ex.add_orders("ETHUSDT", [
-            {"time": t + 10 * MIN, "price": "3000", "origQty": "1"},
-            {"time": t + 20 * MIN, "type": "STOP_LOSS_LIMIT", "price": "2990", "stop_price": "2995", "origQty": "1"},
-            {"time": t + 30 * MIN, "price": "3001", "origQty": "2", "iceberg_qty": "0.5"},
-        ])
+        limit, stop, iceberg = ex.add_orders(
+            "ETHUSDT",
+            [
+                {"time": t + 10 * MIN, "price": "3000", "origQty": "1"},
+                {
+                    "time": t + 20 * MIN,
+                    "type": "STOP_LOSS_LIMIT",
+                    "price": "2990",
+                    "stop_price": "2995",
+                    "origQty": "1",
+                },
+                {"time": t + 30 * MIN, "price": "3001", "origQty": "2", "iceberg_qty": "0.5"},
+            ],
+        )
         assert not {"stopPrice", "icebergQty", "preventedMatchId", "preventedQuantity"} & set(limit)
         assert stop["stopPrice"] == "2995.00000000" and "icebergQty" not in stop
         assert iceberg["icebergQty"] == "0.50000000" and "stopPrice" not in iceberg
-        expired = ex.update_order("ETHUSDT", limit["orderId"], status="EXPIRED_IN_MATCH", prevented_match_id=7,
-                                  prevented_quantity="1", self_trade_prevention_mode="EXPIRE_TAKER")
+        expired = ex.update_order(
+            "ETHUSDT",
+            limit["orderId"],
+            status="EXPIRED_IN_MATCH",
+            prevented_match_id=7,
+            prevented_quantity="1",
+            self_trade_prevention_mode="EXPIRE_TAKER",
+        )
         assert (expired["preventedMatchId"], expired["preventedQuantity"]) == (7, "1.00000000")
         assert "icebergQty" not in ex.update_order("ETHUSDT", iceberg["orderId"], iceberg_qty=None)
         # ids: ~1e9-1e11, growing with creation time even when added out of order
@@ -158,8 +207,9 @@ def assert_valid_candle(row):
 
 
 def test_an_illiquid_symbol_has_minutes_without_trades(ex, http):
-    rows = http.get(f"{ex.url}/api/v3/klines", params={"symbol": "THINBTC", "interval": "1m", "limit": 1000},
-                    timeout=5).json()
+    rows = http.get(
+        f"{ex.url}/api/v3/klines", params={"symbol": "THINBTC", "interval": "1m", "limit": 1000}, timeout=5
+    ).json()
     assert len(rows) == 1000
     idle = [i for i, r in enumerate(rows) if r[8] == 0]
     assert 250 < len(idle) < 550  # idle_minute_share=0.4
@@ -171,8 +221,9 @@ def test_an_illiquid_symbol_has_minutes_without_trades(ex, http):
         assert row[1] == prev[4]  # a candle after idle minutes opens at their price
         assert_valid_candle(row)
     assert ex.candles("THINBTC", "1m", start_ms=rows[0][0]) == rows  # deterministic
-    hourly = http.get(f"{ex.url}/api/v3/klines", params={"symbol": "THINBTC", "interval": "1h", "limit": 24},
-                      timeout=5).json()
+    hourly = http.get(
+        f"{ex.url}/api/v3/klines", params={"symbol": "THINBTC", "interval": "1h", "limit": 24}, timeout=5
+    ).json()
     assert all(r[8] > 0 for r in hourly)  # only 1m candles go idle
     assert all(r[8] > 0 for r in ex.candles("BTCUSDT", "1m", limit=1000))  # liquid symbols never
 
@@ -194,8 +245,7 @@ def test_a_meme_coin_below_1e_4_keeps_exact_8_decimal_prices(ex):
 # ----------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("bad", ["BTC/USDT", "btcusdt", "BTC USDT"])
 def test_illegal_symbol_characters_are_1100_not_1121(ex, http, bad):
-    for path, params in [("/api/v3/klines", {"interval": "1m"}), ("/api/v3/depth", {}),
-                         ("/api/v3/exchangeInfo", {})]:
+    for path, params in [("/api/v3/klines", {"interval": "1m"}), ("/api/v3/depth", {}), ("/api/v3/exchangeInfo", {})]:
         r = http.get(f"{ex.url}{path}", params={"symbol": bad, **params}, timeout=5)
         assert (r.status_code, r.json()) == (400, {"code": -1100, "msg": SYMBOL_MSG}), path
     symbols = json.dumps([bad], separators=(",", ":"))

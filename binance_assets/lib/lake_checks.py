@@ -44,7 +44,9 @@ def _per_file(
         rows = []
         for start in range(0, len(files), FILES_PER_QUERY):  # bounded memory for long ranges
             chunk = files[start : start + FILES_PER_QUERY]
-            rows += con.execute(f"SELECT filename, {select} FROM {source} GROUP BY filename", {"files": chunk}).fetchall()
+            rows += con.execute(
+                f"SELECT filename, {select} FROM {source} GROUP BY filename", {"files": chunk}
+            ).fetchall()
     return {by_file[row[0]]: row[1:] for row in rows}
 
 
@@ -75,8 +77,6 @@ def hourly_lake_check(
         yield from verdicts.evaluations(context)
 
     return check
-
-
 
 
 def listed(values, most: int = MAX_LISTED) -> str:

@@ -14,7 +14,6 @@ from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import clean_file
 from binance_assets.settings import TrackedSymbols
 
-
 # Loads follow the lake on a local disk: ``eager()`` only looks at the latest hourly partition, and a
 # backfill of Parquet must load too, so every partition whose Parquet was updated since its last load
 # qualifies. The ``clickhouse_follows_lake`` sensor evaluates it (stopped on an S3 lake, where the

@@ -11,7 +11,16 @@ from binance_assets.settings import PARTITION_FORMAT
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
 
-__all__ = ["HOUR_MS", "MINUTE_MS", "PARTITION_FORMAT", "hour_key", "hourly_partitions", "hours_in", "parse_hour", "to_ms"]
+__all__ = [
+    "HOUR_MS",
+    "MINUTE_MS",
+    "PARTITION_FORMAT",
+    "hour_key",
+    "hourly_partitions",
+    "hours_in",
+    "parse_hour",
+    "to_ms",
+]
 
 
 def parse_hour(key: str, *, source: str = "partition key") -> datetime:

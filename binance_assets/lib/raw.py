@@ -11,7 +11,9 @@ from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import raw_file
 
 
-def write_raw_hour(lake: LakeResource, dataset: str, symbol: str, hour: datetime, rows: list, fetched_at_ms: int) -> int:
+def write_raw_hour(
+    lake: LakeResource, dataset: str, symbol: str, hour: datetime, rows: list, fetched_at_ms: int
+) -> int:
     """The rows exactly as the exchange sent them, with their manifest. An hour without rows is still
     written: ``[]`` records that the exchange had none."""
     lake.write_partition(

@@ -79,8 +79,6 @@ def reconcile_hours(
     yield from verdicts.evaluations(context)
 
 
-
-
 def reconciled_check(
     dataset: HourlyDataset, load_asset: dg.AssetsDefinition, raw_rows: RawRows | None = None
 ) -> dg.AssetChecksDefinition:
@@ -94,8 +92,13 @@ def reconciled_check(
         description=f"Rows in raw JSON = rows in Parquet = rows in ClickHouse (FINAL) for every symbol-hour of {dataset.name}.",
     )
     def reconciled(
-        context: dg.AssetCheckExecutionContext, symbols: TrackedSymbols, lake: LakeResource, warehouse: ClickHouseWarehouse
+        context: dg.AssetCheckExecutionContext,
+        symbols: TrackedSymbols,
+        lake: LakeResource,
+        warehouse: ClickHouseWarehouse,
     ):
-        yield from reconcile_hours(context, lake, warehouse, dataset, symbols.names, hours_in(context), raw_rows=raw_rows)
+        yield from reconcile_hours(
+            context, lake, warehouse, dataset, symbols.names, hours_in(context), raw_rows=raw_rows
+        )
 
     return reconciled

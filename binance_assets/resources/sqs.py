@@ -37,8 +37,12 @@ class QueueMessage:
 class NotificationQueue(ResourceWithBoto3Configuration):
     """The SQS queue named ``SQS_QUEUE_NAME`` and its dead-letter queue ``SQS_DLQ_NAME``."""
 
-    queue_name: str = Field(default=DEFAULTS["SQS_QUEUE_NAME"], description="Queue receiving the lake's S3 notifications.")
-    dlq_name: str = Field(default=DEFAULTS["SQS_DLQ_NAME"], description="Dead-letter queue for bodies that cannot be parsed.")
+    queue_name: str = Field(
+        default=DEFAULTS["SQS_QUEUE_NAME"], description="Queue receiving the lake's S3 notifications."
+    )
+    dlq_name: str = Field(
+        default=DEFAULTS["SQS_DLQ_NAME"], description="Dead-letter queue for bodies that cannot be parsed."
+    )
     max_messages: int = Field(default=100, description="Messages read per sensor tick at most.")
     wait_s: int = Field(default=2, description="Long-poll of the first receive of a tick (seconds).")
     visibility_timeout_s: int = Field(

@@ -92,9 +92,7 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 
 # Compose variable interpolation: $$, $NAME, ${NAME}, ${NAME:-default},
 # ${NAME-default}, ${NAME:?err}, ${NAME?err}, ${NAME:+alt}, ${NAME+alt}.
-_INTERPOLATION = re.compile(
-    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<named>[A-Za-z_][A-Za-z0-9_]*))"
-)
+_INTERPOLATION = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<named>[A-Za-z_][A-Za-z0-9_]*))")
 _BRACED = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>.*))?", re.S)
 
 
@@ -239,9 +237,7 @@ def _assignments(instruction: Instruction) -> dict[str, str]:
 
 
 def _expand(value: str, variables: Mapping[str, str]) -> str:
-    return re.sub(
-        r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: variables.get(m.group(1), m.group(0)), value
-    )
+    return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: variables.get(m.group(1), m.group(0)), value)
 
 
 @dataclass
@@ -303,11 +299,7 @@ def image_path_to_repo(path: str, workdir: str | None = None) -> Path | None:
                     if candidate.exists():
                         found = candidate
             else:
-                target = (
-                    posixpath.join(copy.dest, posixpath.basename(source))
-                    if copy.dest_is_dir
-                    else copy.dest
-                )
+                target = posixpath.join(copy.dest, posixpath.basename(source)) if copy.dest_is_dir else copy.dest
                 if target == path:
                     found = source_path
     return found
@@ -545,9 +537,7 @@ def test_clickhouse_credentials_come_from_the_environment():
 def test_webserver_publishes_port_3000():
     published = {}
     for entry in RAW_COMPOSE["services"]["webserver"].get("ports", []):
-        assert isinstance(entry, (str, dict)), (
-            f"quote port mappings: YAML 1.1 reads {entry!r} as a base-60 number"
-        )
+        assert isinstance(entry, (str, dict)), f"quote port mappings: YAML 1.1 reads {entry!r} as a base-60 number"
     for entry in SERVICES["webserver"].get("ports", []):
         if isinstance(entry, dict):
             published[str(entry["target"])] = str(entry.get("published"))
@@ -585,9 +575,7 @@ def test_volumes_are_declared_and_bind_mounts_exist():
 
     def mounts(name: str) -> dict[str, str]:
         return {
-            str(v).split(":")[1]: str(v).split(":")[0]
-            for v in SERVICES[name].get("volumes", [])
-            if isinstance(v, str)
+            str(v).split(":")[1]: str(v).split(":")[0] for v in SERVICES[name].get("volumes", []) if isinstance(v, str)
         }
 
     assert "/var/lib/postgresql/data" in mounts("postgres")
@@ -684,7 +672,7 @@ def test_project_command_uses_a_real_entry_point(label, argv):
     assert distribution in _runtime_dependency_names(), (
         f"{label}: {executable} comes from {distribution}, which is not a runtime dependency in pyproject.toml"
     )
-    command = getattr(importlib.import_module(entry_point.module), "cli")
+    command = importlib.import_module(entry_point.module).cli
     assert isinstance(command, click.Command)
     args = _map_container_paths(args)
     path = [executable]
@@ -805,10 +793,7 @@ def test_webserver_healthcheck_targets_its_port():
 
 
 APP_ENV_CASES = sorted(
-    (name, var)
-    for name in APP_SERVICES | DAGSTER_SERVICES
-    if name in SERVICES
-    for var in service_env(SERVICES[name])
+    (name, var) for name in APP_SERVICES | DAGSTER_SERVICES if name in SERVICES for var in service_env(SERVICES[name])
 )
 
 
@@ -819,8 +804,10 @@ def test_app_environment_variable_is_known(service, var):
     if var in known:
         return
     if var in CONTRACT_VARS:
-        pytest.skip(f"{var} is in the environment contract but binance_assets does not read it yet "
-                    "(the code reading it is being written in parallel)")
+        pytest.skip(
+            f"{var} is in the environment contract but binance_assets does not read it yet "
+            "(the code reading it is being written in parallel)"
+        )
     pytest.fail(f"{service} sets {var}, which neither binance_assets, boto3 nor Dagster reads (typo?)")
 
 
@@ -841,9 +828,7 @@ def test_variables_the_code_requires_reach_the_code_server():
 def test_binance_credentials_are_passed_through_not_hard_coded():
     for name in APP_SERVICES:
         raw_env = RAW_COMPOSE["services"][name].get("environment") or {}
-        raw = raw_env if isinstance(raw_env, dict) else dict(
-            (item.split("=", 1) + [None])[:2] for item in raw_env
-        )
+        raw = raw_env if isinstance(raw_env, dict) else dict((item.split("=", 1) + [None])[:2] for item in raw_env)
         for var in ("BINANCE_API_KEY", "BINANCE_API_SECRET"):
             assert raw.get(var) in (None, f"${{{var}:-}}", f"${{{var}-}}", f"${{{var}}}"), (
                 f"{name}.{var} must come from the user's shell/.env, got {raw.get(var)!r}"
@@ -1104,8 +1089,14 @@ def test_dockerfile_copies_only_existing_unignored_files():
             path = REPO / source
             assert path.exists(), f"Dockerfile copies {source}, which is not in the repo"
             assert not dockerignored(source), f"Dockerfile copies {source}, which .dockerignore excludes"
-    for required in ("pyproject.toml", "uv.lock", "README.md", "binance_assets/cli.py",
-                     "deploy/dagster.yaml", "deploy/workspace.yaml"):
+    for required in (
+        "pyproject.toml",
+        "uv.lock",
+        "README.md",
+        "binance_assets/cli.py",
+        "deploy/dagster.yaml",
+        "deploy/workspace.yaml",
+    ):
         assert not dockerignored(required), f".dockerignore must not exclude {required}"
     # hatchling needs the `readme` of pyproject.toml to build the project
     readme = PYPROJECT["project"].get("readme")
@@ -1114,8 +1105,16 @@ def test_dockerfile_copies_only_existing_unignored_files():
 
 
 def test_dockerignore_excludes_local_state():
-    for path in (".venv", ".venv/bin/python", "data/raw/x.json", ".git", ".git/HEAD", ".env",
-                 ".dagster_home/dagster.yaml", "binance_assets/__pycache__/x.pyc"):
+    for path in (
+        ".venv",
+        ".venv/bin/python",
+        "data/raw/x.json",
+        ".git",
+        ".git/HEAD",
+        ".env",
+        ".dagster_home/dagster.yaml",
+        "binance_assets/__pycache__/x.pyc",
+    ):
         assert dockerignored(path), f".dockerignore must exclude {path}"
 
 
@@ -1143,4 +1142,3 @@ def test_python_of_the_image_satisfies_the_project():
     assert (not low or int(minor.group(1)) >= int(low.group(1))) and (
         not high or int(minor.group(1)) < int(high.group(1))
     ), f"python:3.{minor.group(1)} does not satisfy requires-python {requires}"
-

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
-from binance_assets.errors import ConfigurationError
 from binance_assets.definitions import defs
+from binance_assets.errors import ConfigurationError
 from binance_assets.lib.schedules import SCHEDULES_ENABLED, default_schedule_status
 
 
@@ -26,9 +26,11 @@ def klines_hourly() -> dg.ScheduleDefinition:
 def test_each_tick_materialises_the_hour_that_just_ended(klines_hourly, tick, hour):
     # Close the context (and the instance it opens) before the test's instance: left to the garbage
     # collector, it would later restore a dead instance's state storage and break other tests.
-    with dg.instance_for_test() as instance:
-        with dg.build_schedule_context(instance, scheduled_execution_time=tick) as context:
-            result = klines_hourly.evaluate_tick(context)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(instance, scheduled_execution_time=tick) as context,
+    ):
+        result = klines_hourly.evaluate_tick(context)
 
     [request] = result.run_requests
     assert request.partition_key == hour
@@ -43,8 +45,12 @@ def test_it_ticks_five_minutes_after_every_hour_utc(klines_hourly):
 def test_the_job_runs_the_whole_klines_pipeline_with_its_checks():
     job = defs.resolve_job_def("klines_job")
     assert {node.name for node in job.all_node_defs} == {
-        "raw_klines", "klines_parquet", "clickhouse_klines",
-        "klines_parquet_klines_complete", "klines_parquet_klines_ohlc_valid", "clickhouse_klines_klines_reconciled",
+        "raw_klines",
+        "klines_parquet",
+        "clickhouse_klines",
+        "klines_parquet_klines_complete",
+        "klines_parquet_klines_ohlc_valid",
+        "clickhouse_klines_klines_reconciled",
     }
 
 

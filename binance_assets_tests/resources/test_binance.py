@@ -8,10 +8,10 @@ import urllib.request
 import pytest
 
 from binance_assets.errors import ConfigurationError
-from binance_assets.resources.binance.limits import ExchangeBannedError, ExchangeUnavailableError
 from binance_assets.resources.binance.client import BinanceExchange
-from binance_stand_in import ExchangeStandIn
+from binance_assets.resources.binance.limits import ExchangeBannedError, ExchangeUnavailableError
 from binance_assets_tests.harness import STAND_IN_NOW_MS
+from binance_stand_in import ExchangeStandIn
 
 DAY_MS = 86_400_000
 KLINES = "/api/v3/klines"

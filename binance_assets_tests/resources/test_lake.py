@@ -7,8 +7,8 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from binance_assets.errors import ConfigurationError
-from binance_assets.resources.lake import LakeResource
 from binance_assets.lib.partitions import parse_hour, to_ms
+from binance_assets.resources.lake import LakeResource
 from binance_assets_tests.harness import Pipeline, evaluations
 from binance_assets_tests.s3_lake import BUCKET, LAKE_URL, REGION
 

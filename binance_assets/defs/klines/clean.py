@@ -8,18 +8,43 @@ from binance_assets.lib.frames import exact_decimals, ms_timestamps
 
 # Binance's 12 kline fields, in order.
 RAW_FIELDS = [
-    "open_time", "open_price", "high_price", "low_price", "close_price", "base_volume",
-    "close_time", "quote_volume", "number_of_trades", "taker_buy_base_volume",
-    "taker_buy_quote_volume", "unused",
+    "open_time",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "base_volume",
+    "close_time",
+    "quote_volume",
+    "number_of_trades",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+    "unused",
 ]
 DECIMAL_COLUMNS = [
-    "open_price", "high_price", "low_price", "close_price", "base_volume", "quote_volume",
-    "taker_buy_base_volume", "taker_buy_quote_volume",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "base_volume",
+    "quote_volume",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
 ]
 CLEAN_COLUMNS = [
-    "trading_pair", "open_time", "close_time", "open_price", "high_price", "low_price",
-    "close_price", "base_volume", "quote_volume", "number_of_trades",
-    "taker_buy_base_volume", "taker_buy_quote_volume", "fetched_at",
+    "trading_pair",
+    "open_time",
+    "close_time",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "base_volume",
+    "quote_volume",
+    "number_of_trades",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+    "fetched_at",
 ]
 
 
@@ -27,7 +52,10 @@ def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int) -> pl.DataFr
     """The clean klines of one symbol-hour from the exchange's rows (kept in open-time order)."""
     frame = pl.DataFrame(
         [row[:12] for row in rows],
-        schema={name: (pl.Int64 if name in ("open_time", "close_time", "number_of_trades") else pl.String) for name in RAW_FIELDS},
+        schema={
+            name: (pl.Int64 if name in ("open_time", "close_time", "number_of_trades") else pl.String)
+            for name in RAW_FIELDS
+        },
         orient="row",
     )
     frame = exact_decimals(frame, DECIMAL_COLUMNS, f"{symbol} klines")

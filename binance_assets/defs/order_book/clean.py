@@ -46,13 +46,22 @@ def order_book_frame(symbol: str, taken: list[tuple[int, dict]]) -> pl.DataFrame
         for side, key in SIDES:
             for level, (price, quantity, *_) in enumerate(book[key], start=1):
                 for name, value in zip(
-                    CLEAN_COLUMNS, (symbol, snapshot_ms, book["lastUpdateId"], side, level, price, quantity), strict=True
+                    CLEAN_COLUMNS,
+                    (symbol, snapshot_ms, book["lastUpdateId"], side, level, price, quantity),
+                    strict=True,
                 ):
                     columns[name].append(value)
     frame = pl.DataFrame(
         columns,
-        schema={"symbol": pl.String, "snapshot_time": pl.Int64, "last_update_id": pl.Int64, "side": pl.String,
-                "level": pl.Int32, "price": pl.String, "quantity": pl.String},
+        schema={
+            "symbol": pl.String,
+            "snapshot_time": pl.Int64,
+            "last_update_id": pl.Int64,
+            "side": pl.String,
+            "level": pl.Int32,
+            "price": pl.String,
+            "quantity": pl.String,
+        },
     )
     frame = exact_decimals(frame, ["price", "quantity"], f"{symbol} order book")
     return ms_timestamps(frame, ["snapshot_time"]).select(CLEAN_COLUMNS)

@@ -12,8 +12,17 @@ from binance_assets.lib.verdicts import Verdict
 
 # The values Binance documents for spot orders; a new one fails the check until it is added here.
 KNOWN_VALUES = {
-    "status": ("NEW", "PENDING_NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "PENDING_CANCEL", "REJECTED",
-               "EXPIRED", "EXPIRED_IN_MATCH"),
+    "status": (
+        "NEW",
+        "PENDING_NEW",
+        "PARTIALLY_FILLED",
+        "FILLED",
+        "CANCELED",
+        "PENDING_CANCEL",
+        "REJECTED",
+        "EXPIRED",
+        "EXPIRED_IN_MATCH",
+    ),
     "type": ("LIMIT", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT", "LIMIT_MAKER"),
     "side": ("BUY", "SELL"),
 }

@@ -9,21 +9,41 @@ from binance_assets.lib.frames import exact_decimals, ms_timestamps
 # allOrders field → clean column, the columns analysts join on first. Older orders lack the newer
 # fields (workingTime, selfTradePreventionMode, …): those come out null.
 FIELDS = {
-    "symbol": "symbol", "orderId": "order_id", "price": "price", "origQty": "orig_qty",
-    "executedQty": "executed_qty", "status": "status", "type": "type", "side": "side",
-    "clientOrderId": "client_order_id", "cummulativeQuoteQty": "cummulative_quote_qty",
-    "timeInForce": "time_in_force", "time": "time", "updateTime": "update_time",
-    "orderListId": "order_list_id", "stopPrice": "stop_price", "icebergQty": "iceberg_qty",
-    "origQuoteOrderQty": "orig_quote_order_qty", "isWorking": "is_working", "workingTime": "working_time",
+    "symbol": "symbol",
+    "orderId": "order_id",
+    "price": "price",
+    "origQty": "orig_qty",
+    "executedQty": "executed_qty",
+    "status": "status",
+    "type": "type",
+    "side": "side",
+    "clientOrderId": "client_order_id",
+    "cummulativeQuoteQty": "cummulative_quote_qty",
+    "timeInForce": "time_in_force",
+    "time": "time",
+    "updateTime": "update_time",
+    "orderListId": "order_list_id",
+    "stopPrice": "stop_price",
+    "icebergQty": "iceberg_qty",
+    "origQuoteOrderQty": "orig_quote_order_qty",
+    "isWorking": "is_working",
+    "workingTime": "working_time",
     "selfTradePreventionMode": "self_trade_prevention_mode",
 }
 INTEGER_FIELDS = {"orderId", "orderListId", "time", "updateTime", "workingTime"}
 DECIMAL_COLUMNS = [
-    "price", "orig_qty", "executed_qty", "cummulative_quote_qty", "stop_price", "iceberg_qty", "orig_quote_order_qty",
+    "price",
+    "orig_qty",
+    "executed_qty",
+    "cummulative_quote_qty",
+    "stop_price",
+    "iceberg_qty",
+    "orig_quote_order_qty",
 ]
 TIME_COLUMNS = ["time", "update_time", "working_time", "fetched_at"]
 RAW_SCHEMA = {
-    field: pl.Int64 if field in INTEGER_FIELDS else pl.Boolean if field == "isWorking" else pl.String for field in FIELDS
+    field: pl.Int64 if field in INTEGER_FIELDS else pl.Boolean if field == "isWorking" else pl.String
+    for field in FIELDS
 }
 CLEAN_COLUMNS = [*FIELDS.values(), "fetched_at"]
 

@@ -25,7 +25,9 @@ GROUP = "symbols"
     description="GET /api/v3/exchangeInfo as Binance sent it (every symbol, its status, precisions and filters), "
     "one lake file per UTC day.",
 )
-def exchange_info(context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource) -> dg.MaterializeResult:
+def exchange_info(
+    context: dg.AssetExecutionContext, exchange: BinanceExchange, lake: LakeResource
+) -> dg.MaterializeResult:
     info = exchange.exchange_info()
     fetched_at = exchange.server_now_ms()
     path = daily_file(RAW, "exchange_info", datetime.fromtimestamp(fetched_at / 1000, UTC))

@@ -21,10 +21,16 @@ FILTER_FIELDS = {
     "min_notional": (("NOTIONAL", "minNotional"), ("MIN_NOTIONAL", "minNotional")),
 }
 SCHEMA = {
-    "symbol": pl.String, "status": pl.String, "base_asset": pl.String, "quote_asset": pl.String,
-    "base_asset_precision": pl.UInt8, "quote_asset_precision": pl.UInt8,
+    "symbol": pl.String,
+    "status": pl.String,
+    "base_asset": pl.String,
+    "quote_asset": pl.String,
+    "base_asset_precision": pl.UInt8,
+    "quote_asset_precision": pl.UInt8,
     **{name: pl.String for name in FILTER_FIELDS},
-    "order_types": pl.List(pl.String), "is_spot_trading_allowed": pl.Boolean, "fetched_at": pl.Int64,
+    "order_types": pl.List(pl.String),
+    "is_spot_trading_allowed": pl.Boolean,
+    "fetched_at": pl.Int64,
 }
 
 

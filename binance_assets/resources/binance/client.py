@@ -14,18 +14,18 @@ from binance.exceptions import BinanceAPIException
 from pydantic import PrivateAttr
 
 from binance_assets.errors import ConfigurationError
-from binance_assets.settings import DEFAULTS, FALSE_WORDS, TESTNET_API_URL, TRUE_WORDS
 from binance_assets.resources.binance import signing
 from binance_assets.resources.binance.limits import (
     ExchangeBannedError,
     ExchangeUnavailableError,
     RequestStats,
-    describe,
     WeightGovernor,
+    describe,
     is_transient,
     retry_after_s,
     retrying,
 )
+from binance_assets.settings import DEFAULTS, FALSE_WORDS, TESTNET_API_URL, TRUE_WORDS
 
 KLINES_PAGE = 1000
 KLINE_WEIGHT = 2
@@ -281,7 +281,9 @@ class BinanceExchange(dg.ConfigurableResource):
             window_start = window_end
 
     def _orders_page(self, symbol: str, **params) -> list[dict]:
-        page = self.signed_call("allOrders", ALL_ORDERS_WEIGHT, "get_all_orders", symbol=symbol, limit=ORDERS_PAGE, **params)
+        page = self.signed_call(
+            "allOrders", ALL_ORDERS_WEIGHT, "get_all_orders", symbol=symbol, limit=ORDERS_PAGE, **params
+        )
         return sorted(page, key=lambda order: order["orderId"])
 
     def klines(self, symbol: str, start_ms: int, end_ms: int, interval: str = "1m") -> Iterator[list[list]]:

@@ -79,8 +79,7 @@ class WeightGovernor:
         if self.used + weight > self.limit:
             pause = (self.window + 1) * self.window_s - self.clock() + 0.05
             self.log.info(
-                f"Exchange weight {self.used}/{self.limit} used this window: "
-                f"pausing {pause:.2f}s until it resets."
+                f"Exchange weight {self.used}/{self.limit} used this window: pausing {pause:.2f}s until it resets."
             )
             self.stats.waited_s += max(pause, 0)
             self.sleep(max(pause, 0))

@@ -30,9 +30,7 @@ class LakeFile:
 
 
 def partition_dir(zone: str, dataset: str, symbol: str, hour: datetime) -> str:
-    return (
-        f"{zone}/{dataset}/symbol={symbol}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}"
-    )
+    return f"{zone}/{dataset}/symbol={symbol}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}"
 
 
 def raw_file(dataset: str, symbol: str, hour: datetime) -> str:
@@ -72,9 +70,7 @@ def parse(relative_path: str) -> LakeFile | None:
         return None
     parts = match.groupdict()
     try:
-        hour = datetime(
-            int(parts["year"]), int(parts["month"]), int(parts["day"]), int(parts["hour"]), tzinfo=UTC
-        )
+        hour = datetime(int(parts["year"]), int(parts["month"]), int(parts["day"]), int(parts["hour"]), tzinfo=UTC)
     except ValueError:
         return None
     return LakeFile(parts["zone"], parts["dataset"], parts["symbol"], hour, parts["file"])

@@ -40,8 +40,8 @@ class LocalStore:
         self.root = Path(root).expanduser().resolve()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = tempfile.NamedTemporaryFile(dir=self.root, prefix=".write-probe-")
-            probe.close()
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".write-probe-"):
+                pass
         except OSError as error:
             raise ConfigurationError(
                 f"The lake at {self.root} is not writable ({error.strerror}). "

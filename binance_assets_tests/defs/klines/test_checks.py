@@ -1,8 +1,8 @@
 """Completeness and OHLC checks: an exchange outage is told apart from a candle we lost."""
 
+import dagster as dg
 import polars as pl
 
-import dagster as dg
 from binance_assets.defs.klines.checks import completeness_verdict
 from binance_assets.lib.partitions import parse_hour, to_ms
 from binance_assets_tests.harness import evaluations

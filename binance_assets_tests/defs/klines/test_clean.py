@@ -7,15 +7,23 @@ import polars as pl
 import pytest
 
 from binance_assets.errors import ConfigurationError
-from binance_assets.resources.lake import LakeResource
 from binance_assets.lib.partitions import parse_hour, to_ms
+from binance_assets.resources.lake import LakeResource
 from binance_assets_tests.harness import failure_message
 
 HOUR = "2024-02-29-22:00"
 HOUR_MS = to_ms(parse_hour(HOUR))
 REQUIRED = [
-    "trading_pair", "open_time", "close_time", "open_price", "high_price", "low_price",
-    "close_price", "base_volume", "quote_volume", "number_of_trades",
+    "trading_pair",
+    "open_time",
+    "close_time",
+    "open_price",
+    "high_price",
+    "low_price",
+    "close_price",
+    "base_volume",
+    "quote_volume",
+    "number_of_trades",
 ]
 FOLDER = "symbol={}/year=2024/month=02/day=29/hour=22"
 

@@ -43,8 +43,14 @@ def test_a_corrected_candle_replaces_the_old_one(pipeline, stand_in, clickhouse_
 
 def test_decimals_arrive_in_clickhouse_exactly_as_the_exchange_sent_them(pipeline, stand_in, clickhouse_query):
     stand_in.correct_candle(
-        "BTCUSDT", HOUR_MS, open="0.00000001", low="0.00000001", close="1234567890123.12345678",
-        high="1234567890123.12345679", volume="0.10000000", quote_volume="123456.78901234",
+        "BTCUSDT",
+        HOUR_MS,
+        open="0.00000001",
+        low="0.00000001",
+        close="1234567890123.12345678",
+        high="1234567890123.12345679",
+        volume="0.10000000",
+        quote_volume="123456.78901234",
     )
     pipeline.materialize(HOUR)
     served = stand_in.candles("BTCUSDT", start_ms=HOUR_MS, end_ms=HOUR_MS + 3_599_999)
@@ -52,9 +58,9 @@ def test_decimals_arrive_in_clickhouse_exactly_as_the_exchange_sent_them(pipelin
         "SELECT open_price, high_price, low_price, close_price, base_volume, quote_volume, number_of_trades "
         "FROM binance.klines FINAL ORDER BY open_time"
     )
-    assert [
-        [f"{v:.8f}" for v in row[:6]] + [row[6]] for row in stored
-    ] == [[*sent[1:6], sent[7], sent[8]] for sent in served]
+    assert [[f"{v:.8f}" for v in row[:6]] + [row[6]] for row in stored] == [
+        [*sent[1:6], sent[7], sent[8]] for sent in served
+    ]
 
 
 def test_a_range_backfill_fetches_full_pages_and_checks_every_hour(pipeline, stand_in, clickhouse_query):
@@ -73,7 +79,10 @@ def test_a_range_backfill_fetches_full_pages_and_checks_every_hour(pipeline, sta
 def test_rows_missing_from_the_warehouse_fail_reconciliation(pipeline, clickhouse_query):
     pipeline.materialize(HOUR)
     clickhouse_query("DELETE FROM binance.klines WHERE toMinute(open_time) < 10")
-    result = pipeline.materialize(HOUR, selection=dg.AssetSelection.checks_for_assets("clickhouse_klines") | dg.AssetSelection.assets("klines_parquet"))
+    result = pipeline.materialize(
+        HOUR,
+        selection=dg.AssetSelection.checks_for_assets("clickhouse_klines") | dg.AssetSelection.assets("klines_parquet"),
+    )
     verdict = evaluations(result, "klines_reconciled")[HOUR]
 
     assert not verdict.passed
@@ -103,8 +112,16 @@ def test_the_query_command_reads_the_configured_warehouse(pipeline):
     pipeline.materialize(HOUR)
     env = {**os.environ, "CLICKHOUSE_URL": pipeline.clickhouse_url, "CLICKHOUSE_DATABASE": "binance"}
     done = subprocess.run(
-        [sys.executable, "-m", "binance_assets.warehouse", "SELECT trading_pair, count() FROM {database}.klines FINAL GROUP BY 1"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "binance_assets.warehouse",
+            "SELECT trading_pair, count() FROM {database}.klines FINAL GROUP BY 1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["trading_pair\tcount()", "BTCUSDT\t60"]
@@ -117,9 +134,13 @@ def test_a_long_range_loads_in_batches_and_a_missing_hour_stops_it_before_any_in
     pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["raw_klines", "klines_parquet"])
     (pipeline.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=21/_SUCCESS").unlink()
 
-    result = pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["clickhouse_klines"], raise_on_error=False)
+    result = pipeline.materialize(
+        "2024-02-29-20:00", last="2024-02-29-22:00", selection=["clickhouse_klines"], raise_on_error=False
+    )
     assert "2024-02-29 21:00 UTC" in failure_message(result) and "materialise klines_parquet" in failure_message(result)
-    assert clickhouse_query("SELECT count() FROM system.tables WHERE database = 'binance' AND name = 'klines'") == [(0,)]
+    assert clickhouse_query("SELECT count() FROM system.tables WHERE database = 'binance' AND name = 'klines'") == [
+        (0,)
+    ]
 
     pipeline.materialize("2024-02-29-21:00", selection=["raw_klines", "klines_parquet"])
     result = pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["clickhouse_klines"])

@@ -12,10 +12,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from binance_assets.lib.partitions import parse_hour
+from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import clean_file
 from binance_assets.resources.sqs import NotificationQueue
-from binance_assets.resources.lake import LakeResource
-from binance_assets.lib.partitions import parse_hour
 from binance_assets_tests.s3_lake import BUCKET, LAKE_URL, S3Flow, object_created
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

@@ -12,10 +12,10 @@ from dagster._core.test_utils import create_test_daemon_workspace_context, freez
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.sensor import execute_sensor_iteration
 
-from binance_assets.resources.sqs import NotificationQueue
-from binance_assets.resources.lake import LakeResource
-from binance_assets.setup import setup_lake
 from binance_assets.defs.loads.s3_sensor import RUN_KEY_TAG, SENSOR_NAME
+from binance_assets.resources.lake import LakeResource
+from binance_assets.resources.sqs import NotificationQueue
+from binance_assets.setup import setup_lake
 from binance_assets_tests.harness import Pipeline
 from binance_assets_tests.s3_lake import LAKE_URL
 

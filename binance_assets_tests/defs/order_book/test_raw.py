@@ -6,9 +6,9 @@ import dagster as dg
 import pytest
 
 from binance_assets import settings
-from binance_assets.errors import ConfigurationError
 from binance_assets.definitions import defs
 from binance_assets.defs.order_book.raw import SNAPSHOT_CRON_VARIABLE
+from binance_assets.errors import ConfigurationError
 from binance_assets_tests.harness import ORDER_BOOK_FOLDER as FOLDER
 from binance_assets_tests.harness import failure_message, take_snapshots
 

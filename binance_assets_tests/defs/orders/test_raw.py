@@ -12,8 +12,8 @@ from binance_assets.resources.binance.signing import (
     CredentialsRejectedError,
     MissingCredentialsError,
 )
-from binance_stand_in import ExchangeStandIn
 from binance_assets_tests.harness import STAND_IN_NOW_MS
+from binance_stand_in import ExchangeStandIn
 
 HOUR_MS = 3_600_000
 HOUR = STAND_IN_NOW_MS - 3 * HOUR_MS  # 2024-02-29 21:00 UTC
@@ -65,7 +65,9 @@ def test_a_range_longer_than_24_hours_is_asked_in_24_hour_windows(stand_in, cred
     orders = fetched(signed_exchange(stand_in), start, HOUR + HOUR_MS)
 
     assert orders == created_in(stand_in, start, HOUR + HOUR_MS)
-    windows = [(int(r.params["startTime"]), int(r.params["endTime"])) for r in stand_in.requests if r.path == ALL_ORDERS]
+    windows = [
+        (int(r.params["startTime"]), int(r.params["endTime"])) for r in stand_in.requests if r.path == ALL_ORDERS
+    ]
     assert len(windows) == 3 and all(end - begin < 24 * HOUR_MS for begin, end in windows)
     assert stand_in.count(path=ALL_ORDERS, status=400) == 0
 

@@ -29,7 +29,9 @@ def test_refetching_an_hour_keeps_only_each_orders_newest_state(pipeline, stand_
 
     filled_at = HOUR_MS + 3 * 3_600_000
     for order in pending:  # filled an hour after the first fetch
-        stand_in.update_order("BTCUSDT", order["orderId"], status="FILLED", executed_qty=order["origQty"], update_time=filled_at)
+        stand_in.update_order(
+            "BTCUSDT", order["orderId"], status="FILLED", executed_qty=order["origQty"], update_time=filled_at
+        )
     pipeline.materialize(HOUR, group="orders", **credentials)
     newest = clickhouse_query(STATES, ids=ids)
     assert [(status, f"{qty:.8f}") for _, status, qty, _ in newest] == [("FILLED", o["origQty"]) for o in pending]
@@ -48,11 +50,15 @@ def test_a_range_run_writes_every_hour_including_quiet_ones(pipeline, stand_in, 
     pipeline.symbols = "BTCUSDT,ETHUSDT"
     stand_in.generate_orders("BTCUSDT", HOUR_MS - 26 * 3_600_000, HOUR_MS - 20 * 3_600_000, 400, seed=13)
     stand_in.generate_orders("ETHUSDT", HOUR_MS - 2 * 3_600_000, HOUR_MS, 50, seed=14)
-    result = pipeline.materialize("2024-02-27-21:00", last="2024-02-29-20:00", group="orders", **credentials)  # 48 hours
+    result = pipeline.materialize(
+        "2024-02-27-21:00", last="2024-02-29-20:00", group="orders", **credentials
+    )  # 48 hours
 
     assert result.success
     assert clickhouse_query("SELECT symbol, count() FROM binance.orders FINAL GROUP BY symbol ORDER BY symbol") == [
-        ("BTCUSDT", 400), ("ETHUSDT", 50)]
+        ("BTCUSDT", 400),
+        ("ETHUSDT", 50),
+    ]
     assert stand_in.count(path="/api/v3/allOrders") == 2 * 2  # two 24-hour windows a symbol
     for check in ("orders_reconciled", "orders_created_in_hour", "orders_unique"):
         verdicts = evaluations(result, check)

@@ -22,12 +22,21 @@ def test_exchange_info_lands_in_the_symbols_dimension_and_refreshes(pipeline, st
     expected = []
     for entry in served:
         filters = {f["filterType"]: f for f in entry["filters"]}
-        expected.append((
-            entry["symbol"], entry["status"], entry["baseAsset"], entry["quoteAsset"], entry["baseAssetPrecision"],
-            entry["quoteAssetPrecision"], Decimal(filters["PRICE_FILTER"]["tickSize"]),
-            Decimal(filters["LOT_SIZE"]["stepSize"]), Decimal(filters["LOT_SIZE"]["minQty"]),
-            Decimal(filters["NOTIONAL"]["minNotional"]), entry["isSpotTradingAllowed"],
-        ))
+        expected.append(
+            (
+                entry["symbol"],
+                entry["status"],
+                entry["baseAsset"],
+                entry["quoteAsset"],
+                entry["baseAssetPrecision"],
+                entry["quoteAssetPrecision"],
+                Decimal(filters["PRICE_FILTER"]["tickSize"]),
+                Decimal(filters["LOT_SIZE"]["stepSize"]),
+                Decimal(filters["LOT_SIZE"]["minQty"]),
+                Decimal(filters["NOTIONAL"]["minNotional"]),
+                entry["isSpotTradingAllowed"],
+            )
+        )
     assert clickhouse_query(COLUMNS) == sorted(expected)
     lake_file = result.asset_materializations_for_node("exchange_info")[0].metadata["lake_file"].value
     assert json.loads((pipeline.lake_dir / lake_file).read_text())["symbols"] == served
