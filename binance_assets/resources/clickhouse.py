@@ -22,10 +22,12 @@ INSERT_BATCH_ROWS = 250_000
 
 @dataclass(frozen=True)
 class Table:
-    """A warehouse table: its name and ``CREATE TABLE IF NOT EXISTS {database}.name`` statement."""
+    """A warehouse table: its name, ``CREATE TABLE IF NOT EXISTS {database}.name`` statement, and the
+    idempotent statements that bring a table created by an older version up to date."""
 
     name: str
     ddl: str
+    migrations: tuple[str, ...] = ()
 
 
 def redact(url: str) -> str:
@@ -40,6 +42,7 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
     database: str = DEFAULTS["CLICKHOUSE_DATABASE"]
 
     _client: Client | None = PrivateAttr(default=None)
+    _ensured: set[str] = PrivateAttr(default_factory=set)
     _log: logging.Logger = PrivateAttr(default_factory=lambda: logging.getLogger("binance_assets.warehouse"))
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -73,6 +76,7 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
         if self._client is not None:
             self._client.close()
             self._client = None
+            self._ensured = set()
 
     def database_exists(self) -> bool:
         rows = self.client.query(
@@ -81,7 +85,11 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
         return bool(rows[0][0])
 
     def ensure_tables(self, tables: Iterable[Table]) -> list[str]:
-        """Create the database and any of ``tables`` that is missing; returns the names created."""
+        """Create the database and any of ``tables`` that is missing, and bring existing ones up to date
+        (once per resource); returns the names created."""
+        tables = [table for table in tables if table.name not in self._ensured]
+        if not tables:
+            return []
         self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
         existing = {
             row[0]
@@ -94,6 +102,10 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
             if table.name not in existing:
                 self.client.command(table.ddl.format(database=self.database))
                 created.append(table.name)
+            else:
+                for statement in table.migrations:
+                    self.client.command(statement.format(database=self.database))
+            self._ensured.add(table.name)
         return created
 
     def insert(self, table: str, data: pa.Table) -> int:

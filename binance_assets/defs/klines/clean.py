@@ -1,9 +1,13 @@
 """``klines_parquet``: one sorted, typed Parquet file per symbol-hour."""
 
+from datetime import datetime
+
 import polars as pl
 
+from binance_assets.resources.lake import LakeResource
+
 from binance_assets.defs.klines.dataset import KLINES
-from binance_assets.lib.clean import from_raw_array, hourly_parquet
+from binance_assets.lib.clean import hourly_parquet, raw_rows
 from binance_assets.lib.frames import exact_decimals, ms_timestamps
 
 # Binance's 12 kline fields, in order.
@@ -45,10 +49,14 @@ CLEAN_COLUMNS = [
     "taker_buy_base_volume",
     "taker_buy_quote_volume",
     "fetched_at",
+    "source",
 ]
+# Where a candle came from: the REST klines endpoint, Binance's bulk archive, or the live stream.
+# A raw hour's manifest names its source; hours written before sources existed are REST.
+REST, ARCHIVE, STREAM = "rest", "archive", "stream"
 
 
-def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int) -> pl.DataFrame:
+def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int, source: str = REST) -> pl.DataFrame:
     """The clean klines of one symbol-hour from the exchange's rows (kept in open-time order)."""
     frame = pl.DataFrame(
         [row[:12] for row in rows],
@@ -62,13 +70,20 @@ def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int) -> pl.DataFr
     frame = frame.with_columns(
         trading_pair=pl.lit(symbol, pl.String),
         fetched_at=pl.lit(fetched_at_ms, pl.Int64),
+        source=pl.lit(source, pl.String),
     )
     frame = ms_timestamps(frame, ["open_time", "close_time", "fetched_at"])
     return frame.select(CLEAN_COLUMNS).sort("open_time")
 
 
+def hour_of_klines(lake: LakeResource, symbol: str, hour: datetime) -> pl.DataFrame:
+    rows, manifest = raw_rows(lake, KLINES.name, symbol, hour)
+    return klines_frame(symbol, rows, manifest["fetched_at_ms"], manifest.get("source", REST))
+
+
 klines_parquet = hourly_parquet(
     KLINES,
-    "Clean 1-minute candles: exact Decimal(38,8) prices and volumes, UTC ms timestamps.",
-    from_raw_array(KLINES.name, klines_frame),
+    "Clean 1-minute candles: exact Decimal(38,8) prices and volumes, UTC ms timestamps, and each candle's "
+    "source (rest, archive or stream).",
+    hour_of_klines,
 )

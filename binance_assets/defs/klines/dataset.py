@@ -21,12 +21,15 @@ TABLE = Table(
         number_of_trades UInt64,
         taker_buy_base_volume Decimal(38, 8),
         taker_buy_quote_volume Decimal(38, 8),
-        fetched_at DateTime64(3, 'UTC')
+        fetched_at DateTime64(3, 'UTC'),
+        source LowCardinality(String) DEFAULT 'rest'
     )
     ENGINE = ReplacingMergeTree(fetched_at)
     PARTITION BY toYYYYMM(open_time)
     ORDER BY (trading_pair, open_time)
     """,
+    # Tables created before candles had a source: their rows all came from REST.
+    migrations=("ALTER TABLE {database}.klines ADD COLUMN IF NOT EXISTS source LowCardinality(String) DEFAULT 'rest'",),
 )
 
 KLINES = HourlyDataset("klines", group="klines", table=TABLE, symbol_column="trading_pair", time_column="open_time")

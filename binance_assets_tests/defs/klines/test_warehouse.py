@@ -6,6 +6,7 @@ import sys
 from decimal import Decimal
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from binance_assets.defs.klines.dataset import KLINES
@@ -151,3 +152,23 @@ def test_a_long_range_loads_in_batches_and_a_missing_hour_stops_it_before_any_in
         "klines: 180 rows inserted (3 of 3 files read)",
     ]
     assert clickhouse_query(COUNTS) == [(180, 180)]
+
+
+def test_every_candle_records_its_source_and_an_older_table_gains_the_column_keeping_its_rows(
+    pipeline, clickhouse_query
+):
+    # A table as created before candles had a source, holding one candle loaded back then.
+    older_ddl = KLINES.table.ddl.replace(",\n        source LowCardinality(String) DEFAULT 'rest'", "")
+    assert "source" not in older_ddl
+    clickhouse_query("CREATE DATABASE IF NOT EXISTS binance")
+    clickhouse_query(older_ddl.format(database="binance"))
+    clickhouse_query(
+        "INSERT INTO binance.klines SELECT 'BTCUSDT', toDateTime64('2024-02-29 20:00:00', 3, 'UTC'), "
+        "toDateTime64('2024-02-29 20:00:59.999', 3, 'UTC'), 1, 2, 1, 2, 3, 4, 5, 6, 7, now64(3)"
+    )
+
+    pipeline.materialize(HOUR)
+
+    assert clickhouse_query("SELECT source, count() FROM binance.klines FINAL GROUP BY source") == [("rest", 61)]
+    parquet = pipeline.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=22/klines.parquet"
+    assert pl.read_parquet(parquet)["source"].unique().to_list() == ["rest"]
