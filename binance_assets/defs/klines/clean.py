@@ -4,11 +4,10 @@ from datetime import datetime
 
 import polars as pl
 
-from binance_assets.resources.lake import LakeResource
-
 from binance_assets.defs.klines.dataset import KLINES
 from binance_assets.lib.clean import hourly_parquet, raw_rows
 from binance_assets.lib.frames import exact_decimals, ms_timestamps
+from binance_assets.resources.lake import LakeResource
 
 # Binance's 12 kline fields, in order.
 RAW_FIELDS = [
