@@ -13,6 +13,7 @@ from binance_assets.definitions import defs
 
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).parent / "dagster")
+DG = str(Path(sys.executable).parent / "dg")
 
 
 def test_definitions_load_with_every_asset_and_check():
@@ -125,3 +126,34 @@ def test_cli_orders_without_keys_fail_naming_the_variables(cli_env, stand_in):
 
     assert done.returncode != 0
     assert "BINANCE_API_KEY and BINANCE_API_SECRET are not set" in done.stderr
+
+
+def test_dg_launch_runs_the_main_job_with_the_run_as_its_first_line(cli_env, stand_in):
+    """`dg launch` (what ./scripts/run-latest-hour runs): no warning before the run's own log."""
+    done = subprocess.run(
+        [DG, "launch", "--assets", "group:klines", "--partition", "2024-02-29-22:00"],
+        cwd=REPO,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RUN_START" in done.stderr.splitlines()[0] and "Warning" not in done.stderr
+    assert done.stderr.count("ASSET_CHECK_EVALUATION") == 3 and "did not pass" not in done.stderr
+    assert warehouse_counts(cli_env) == (120, 120)
+
+
+def test_dg_lists_every_dataset_folder_s_definitions(cli_env):
+    done = subprocess.run(
+        [DG, "list", "defs", "--json"], cwd=REPO, env=cli_env, capture_output=True, text=True, timeout=300
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    listed = json.loads(done.stdout)
+    assets = {asset["asset_key"] for asset in listed["assets"]}
+    assert {"raw_klines", "clickhouse_orders", "order_book_parquet", "clickhouse_symbols"} <= assets
+    assert {"klines_hourly", "order_book_snapshots_schedule", "symbols_daily"} <= {
+        s["name"] for s in listed["schedules"]
+    }
