@@ -10,45 +10,17 @@ from binance_assets.lib.frames import exact_decimals, ms_timestamps
 from binance_assets.resources.lake import LakeResource
 
 # Binance's 12 kline fields, in order.
-RAW_FIELDS = [
-    "open_time",
-    "open_price",
-    "high_price",
-    "low_price",
-    "close_price",
-    "base_volume",
-    "close_time",
-    "quote_volume",
-    "number_of_trades",
-    "taker_buy_base_volume",
-    "taker_buy_quote_volume",
-    "unused",
-]
-DECIMAL_COLUMNS = [
-    "open_price",
-    "high_price",
-    "low_price",
-    "close_price",
-    "base_volume",
-    "quote_volume",
-    "taker_buy_base_volume",
-    "taker_buy_quote_volume",
-]
+RAW_FIELDS = (
+    "open_time open_price high_price low_price close_price base_volume close_time quote_volume "
+    "number_of_trades taker_buy_base_volume taker_buy_quote_volume unused"
+).split()
+PRICES = ["open_price", "high_price", "low_price", "close_price"]
+VOLUMES = ["base_volume", "quote_volume"]
+TAKER_VOLUMES = ["taker_buy_base_volume", "taker_buy_quote_volume"]
+DECIMAL_COLUMNS = [*PRICES, *VOLUMES, *TAKER_VOLUMES]
 CLEAN_COLUMNS = [
-    "trading_pair",
-    "open_time",
-    "close_time",
-    "open_price",
-    "high_price",
-    "low_price",
-    "close_price",
-    "base_volume",
-    "quote_volume",
-    "number_of_trades",
-    "taker_buy_base_volume",
-    "taker_buy_quote_volume",
-    "fetched_at",
-    "source",
+    *("trading_pair", "open_time", "close_time", *PRICES, *VOLUMES),
+    *("number_of_trades", *TAKER_VOLUMES, "fetched_at", "source"),
 ]
 # Where a candle came from: the REST klines endpoint, Binance's bulk archive, or the live stream.
 # A raw hour's manifest names its source; hours written before sources existed are REST.
