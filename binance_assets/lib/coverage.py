@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from binance_assets.lib.dataset import COVERAGE_TAG, HourlyDataset
-from binance_assets.lib.partitions import HOUR_MS, PARTITION_FORMAT, hourly_partitions, key_span, listed_symbol_hours
+from binance_assets.lib.partitions import (
+    HOUR_MS,
+    PARTITION_FORMAT,
+    hourly_partitions,
+    key_span,
+    listed_symbol_hours,
+    parse_hour,
+)
 from binance_assets.lib.retries import STORAGE_RETRY_POLICY
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
@@ -26,6 +33,10 @@ SymbolHour = tuple[str, datetime]
 
 def lake_hours(lake: LakeResource, dataset: str, symbols: list[str]) -> set[SymbolHour]:
     """Symbol-hours of the partitions whose clean file is complete (has its ``_SUCCESS``)."""
+    first, last = (
+        parse_hour(key)
+        for key in (hourly_partitions.get_first_partition_key(), hourly_partitions.get_last_partition_key())
+    )
     found = set()
     for path in lake.store.paths_under(f"{CLEAN}/{dataset}"):
         located = parse(path)
@@ -33,7 +44,7 @@ def lake_hours(lake: LakeResource, dataset: str, symbols: list[str]) -> set[Symb
             located is not None
             and located.file == SUCCESS_MARKER
             and located.symbol in symbols
-            and hourly_partitions.has_partition_key(located.hour.strftime(PARTITION_FORMAT))
+            and first <= located.hour <= last
         ):
             found.add((located.symbol, located.hour))
     return found

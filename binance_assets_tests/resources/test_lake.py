@@ -61,6 +61,8 @@ def test_an_incomplete_folder_reads_as_missing_and_an_absent_object_as_none(buck
     lake.write_partition("clean/x/file.bin", b"data", {"rows": 1})
     assert lake.read("clean/x/file.bin") == b"data" and lake.manifest("clean/x/file.bin") == {"rows": 1}
 
+    assert sorted(lake.store.paths_under("clean")) == ["clean/x/_SUCCESS", "clean/x/file.bin"]  # lake paths
+
     lake.store.delete("clean/x/_SUCCESS")  # as if the writer died before its marker
     assert lake.read("clean/x/file.bin") is None
     assert lake.store.get("clean/nothing/here") is None

@@ -94,10 +94,11 @@ class LocalStore:
         self._path(path).unlink(missing_ok=True)
 
     def paths_under(self, prefix: str) -> Iterator[str]:
+        skip = len(str(self.root)) + 1  # os.walk yields folders under the root as given
         for folder, _, files in os.walk(self._path(prefix)):
             for name in files:
                 if not name.startswith(TEMPORARY_PREFIX):
-                    yield os.path.relpath(os.path.join(folder, name), self.root)
+                    yield f"{folder[skip:]}/{name}"
 
     def uri(self, path: str) -> str:
         return str(self._path(path))

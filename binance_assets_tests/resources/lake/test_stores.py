@@ -25,3 +25,13 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path):
         store.put("raw/x/file.json", "not bytes")  # fails inside the write, after the temporary file exists
     assert store.get("raw/x/file.json") == b"old"
     assert [p.name for p in (tmp_path / "raw/x").iterdir()] == ["file.json"]
+
+
+def test_paths_under_a_folder_are_lake_paths_without_temporary_files(tmp_path):
+    store = LocalStore(str(tmp_path))
+    store.put("clean/x/hour=00/file.parquet", b"PAR1")
+    store.put("clean/x/hour=00/_SUCCESS", b"{}")
+    store.put("raw/x/hour=00/file.json", b"[]")
+    (tmp_path / "clean/x/hour=00/.tmp-0123-file.parquet").write_bytes(b"half")  # a writer killed mid-write
+
+    assert sorted(store.paths_under("clean/x")) == ["clean/x/hour=00/_SUCCESS", "clean/x/hour=00/file.parquet"]
