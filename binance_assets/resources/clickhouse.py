@@ -168,8 +168,9 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
                 where = self.embedded_path
                 free = f", {shutil.disk_usage(where).free / 2**20:,.1f} MiB free there" if where else ""
                 raise OutOfSpaceError(
-                    f"The warehouse at {where or redact(self.dsn)} (CLICKHOUSE_URL) is out of disk space{free}: "
-                    f"{str(error).splitlines()[0]} Free space on its disk; failed loads are retried automatically."
+                    f"The warehouse at {where or redact(self.dsn)} (CLICKHOUSE_URL) is out of disk space{free} "
+                    f"({str(error).splitlines()[0]}): free space on its disk or point CLICKHOUSE_URL at a larger one; "
+                    "failed loads are requested again every 5 minutes."
                 ) from None
             if code in BUSY_CODES:
                 raise WarehouseBusyError(
