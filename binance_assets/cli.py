@@ -1,23 +1,29 @@
 """``binance-assets``: operator commands beside Dagster's own CLI.
 
-    binance-assets setup   create the bucket, queues, notification and ClickHouse schema if missing
+    binance-assets setup         create the bucket, queues, notification and ClickHouse schema if missing
+    binance-assets launch        check --partition / --partition-range, then `dg launch` the klines group
 
 Configuration comes from the same environment variables as the code location (README: Configuration).
 """
 
 import argparse
+import os
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 
 from binance_assets import settings
-from binance_assets.errors import ConfigurationError
-from binance_assets.resources import build_resources
-from binance_assets.resources.clickhouse import redact
-from binance_assets.resources.lake.stores import S3Store
-from binance_assets.setup import EXISTS, SKIPPED, Step, setup_lake, setup_warehouse
+from binance_assets.errors import NotRetryable
+from binance_assets.lib.partitions import hourly_partitions, hours_between, partition_hour, split_range
 
 
 def setup(args: argparse.Namespace) -> int:
+    # Imported here: `launch` answers a bad partition without loading boto3, chdb and polars.
+    from binance_assets.resources import build_resources
+    from binance_assets.resources.clickhouse import redact
+    from binance_assets.resources.lake.stores import S3Store
+    from binance_assets.setup import EXISTS, SKIPPED, Step, setup_lake, setup_warehouse
+
     resources = build_resources(settings.current())
     steps: list[Step] = []
 
@@ -44,6 +50,28 @@ def setup(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_SELECTION = "group:klines"
+
+
+def launch(args: argparse.Namespace, dg_args: list[str]) -> int:
+    """Refuse a bad partition before any run exists, then hand over to `dg launch`.
+
+    `dg launch --assets` runs Dagster's `asset materialize`, which checks each key itself but names
+    only the range's start key when either end is bad, and creates a run for a reversed range;
+    here every case is one line naming the value."""
+    if args.partition and args.partition_range:
+        raise NotRetryable("Give --partition or --partition-range, not both.")
+    if args.partition_range:
+        hours_between(*split_range(args.partition_range))
+        partition = ["--partition-range", args.partition_range]
+    else:
+        key = args.partition or hourly_partitions.get_last_partition_key()
+        partition_hour(key)
+        partition = ["--partition", key]
+    dg = str(Path(sys.executable).parent / "dg")
+    os.execv(dg, [dg, "launch", "--assets", DEFAULT_SELECTION, *partition, *dg_args])  # a later --assets wins
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="binance-assets", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -55,15 +83,27 @@ def parser() -> argparse.ArgumentParser:
             "Reads LAKE_URL, AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
             "SQS_QUEUE_NAME, SQS_DLQ_NAME, CLICKHOUSE_URL and CLICKHOUSE_DATABASE."
         ),
-    ).set_defaults(run=setup)
+    ).set_defaults(run=lambda args, _: setup(args))
+    run = commands.add_parser(
+        "launch",
+        allow_abbrev=False,
+        help="check the partition arguments, then `dg launch` them (default: group:klines, the last complete UTC hour)",
+        description="Any other argument goes to `dg launch` (e.g. --assets, --config-json).",
+    )
+    run.add_argument("--partition", help="one hour, YYYY-MM-DD-HH:00 (UTC)")
+    run.add_argument("--partition-range", help="START...END, both included, e.g. 2024-03-01-00:00...2024-03-01-23:00")
+    run.set_defaults(run=launch, passes_arguments=True)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    args, unknown = root.parse_known_args(argv)
+    if unknown and not getattr(args, "passes_arguments", False):
+        root.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
-        return args.run(args)
-    except ConfigurationError as error:
+        return args.run(args, unknown)
+    except NotRetryable as error:
         print(f"binance-assets {args.command}: {error}", file=sys.stderr)
         return 2
 

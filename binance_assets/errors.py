@@ -1,11 +1,20 @@
-"""Failures no retry can fix, shared by every layer.
+"""Failures shared by every layer, sorted by what a retry can do about them.
 
-Dagster reruns a failed step under its ``RetryPolicy``; a ``NotRetryable`` failure (bad
-configuration, a 418 ban) fails at once: rerunning cannot fix a setting, and another request
-during a ban extends it.
+Dagster reruns a failed step under its ``RetryPolicy``:
+- a ``Transient`` failure (a warehouse held by another process, a throttled S3) is worth rerunning:
+  the policy waits and tries again, and the load triggers load the hour again later if the step's
+  retries run out;
+- a ``NotRetryable`` failure (bad configuration, bad input, a full disk, a 418 ban) fails at once:
+  rerunning cannot fix a setting or free a disk, and another request during a ban extends it.
 """
 
 import dagster as dg
+
+
+class Transient(RuntimeError):
+    """Something outside us is busy or unavailable for now: a retry after a wait can succeed.
+
+    The message says what holds it and how to free it, so a user who cannot wait knows what to do."""
 
 
 class NotRetryable(dg.Failure):
@@ -21,3 +30,12 @@ class NotRetryable(dg.Failure):
 
 class ConfigurationError(NotRetryable, ValueError):
     """Bad configuration: the message names the variable and how to fix it. Never retried."""
+
+
+class InvalidInputError(NotRetryable, ValueError):
+    """Bad input to a run (a partition key or range): the message names the value and the format."""
+
+
+class OutOfSpaceError(NotRetryable):
+    """A disk is full: the message names the setting that chose it and the space needed. A step
+    retry seconds later cannot free space; the load triggers load the hour again once it is freed."""

@@ -7,6 +7,7 @@ replaced by the database name), so the embedded chdb warehouse can be read witho
 import sys
 
 from binance_assets import settings
+from binance_assets.errors import NotRetryable, Transient
 from binance_assets.resources import build_resources
 
 
@@ -16,7 +17,11 @@ def main(argv: list[str]) -> int:
         return 2
     # Resolve EnvVar-configured fields the way Dagster does for a run.
     with build_resources(settings.current())["warehouse"].process_config_and_initialize_cm() as warehouse:
-        result = warehouse.client.query(argv[0].replace("{database}", warehouse.database))
+        try:
+            result = warehouse.client.query(argv[0].replace("{database}", warehouse.database))
+        except (NotRetryable, Transient) as error:  # e.g. a running load holds the embedded ClickHouse
+            print(f"binance_assets.warehouse: {error}", file=sys.stderr)
+            return 1
         print("\t".join(result.column_names))
         for row in result.result_rows:
             print("\t".join(str(value) for value in row))

@@ -1,13 +1,16 @@
 """Shared fixtures: the exchange stand-in over HTTP, a lake on disk and an embedded ClickHouse."""
 
+import os
 import secrets
+import shutil
+import subprocess
 import time
 
 import clickhouse_connect
 import dagster as dg
 import pytest
 
-from binance_assets_tests.harness import STAND_IN_NOW_MS, Pipeline
+from binance_assets_tests.harness import REPO, STAND_IN_NOW_MS, Pipeline
 from binance_stand_in import ExchangeStandIn
 
 pytest_plugins = ["binance_assets_tests.s3_lake"]
@@ -65,3 +68,37 @@ def live_stand_in():
 @pytest.fixture
 def live_pipeline(live_stand_in, tmp_path) -> Pipeline:
     return Pipeline(live_stand_in, tmp_path)
+
+
+@pytest.fixture
+def cli_env(stand_in, tmp_path) -> dict:
+    """The environment of a `dagster` CLI run: its own DAGSTER_HOME (this repo's dagster.yaml), the
+    stand-in, a temp lake and chdb."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "BINANCE_API_URL": stand_in.url,
+        "BINANCE_SYMBOLS": "BTCUSDT,ETHUSDT",
+        "LAKE_URL": str(tmp_path / "lake"),
+        "CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}",
+        "PARTITIONS_START": "2024-01-01-00:00",
+    }
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 3 MiB tmpfs: a disk that fills up. Skipped where mounting is refused (it needs root)."""
+    mount_point = tmp_path / "tiny-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip() or 'mount refused'}): needs root")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount_point)], check=False)

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from binance_assets.definitions import defs
+from binance_assets_tests.harness import REPO, materialize_cli, warehouse_counts
 
-REPO = Path(__file__).resolve().parents[1]
-DAGSTER = str(Path(sys.executable).parent / "dagster")
 DG = str(Path(sys.executable).parent / "dg")
 
 
@@ -44,45 +42,6 @@ def test_definitions_load_with_every_asset_and_check():
         "order_book_reconciled",
         "configured_symbols_trading",
     } <= {k.name for k in graph.asset_check_keys}
-
-
-@pytest.fixture
-def cli_env(stand_in, tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    return {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "BINANCE_API_URL": stand_in.url,
-        "BINANCE_SYMBOLS": "BTCUSDT,ETHUSDT",
-        "LAKE_URL": str(tmp_path / "lake"),
-        "CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}",
-        "PARTITIONS_START": "2024-01-01-00:00",
-    }
-
-
-def materialize_cli(env: dict, *partition_args: str, select: str = "group:klines") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [DAGSTER, "asset", "materialize", "-m", "binance_assets.definitions", "--select", select, *partition_args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def warehouse_counts(env: dict) -> tuple[int, int]:
-    """Read the warehouse in a separate process: the CLI's runs have released the chdb path."""
-    query = (
-        "import clickhouse_connect, os;"
-        "c = clickhouse_connect.get_client(dsn=os.environ['CLICKHOUSE_URL']);"
-        "print(*c.query('SELECT count(), uniqExact(trading_pair, open_time) FROM binance.klines FINAL').result_rows[0])"
-    )
-    out = subprocess.run([sys.executable, "-c", query], env=env, capture_output=True, text=True, check=True).stdout
-    rows, distinct = out.split()
-    return int(rows), int(distinct)
 
 
 def test_cli_materialises_one_partition_and_its_checks(cli_env, stand_in):
@@ -157,3 +116,57 @@ def test_dg_lists_every_dataset_folder_s_definitions(cli_env):
     assert {"klines_hourly", "order_book_snapshots_schedule", "symbols_daily"} <= {
         s["name"] for s in listed["schedules"]
     }
+
+
+def binance_assets_launch(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """What ``scripts/run-latest-hour`` runs once the environment is set up."""
+    command = [str(Path(sys.executable).parent / "binance-assets"), "launch", *args]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("args", "first_line"),
+    [
+        (
+            ["--partition-range", "2024-03-02-00:00...2024-03-01-00:00"],
+            "Partition range 2024-03-02-00:00...2024-03-01-00:00 is reversed: write the earlier hour first, "
+            "2024-03-01-00:00...2024-03-02-00:00 (START...END, each YYYY-MM-DD-HH:00 UTC).",
+        ),
+        (
+            ["--partition-range", "2024-03-01-00:00...2024-3-2"],
+            "Partition key '2024-3-2' is not an hour: write YYYY-MM-DD-HH:00 (UTC), for example 2024-03-01-00:00.",
+        ),
+        (
+            ["--partition", "2023-06-01-00:00"],
+            "Partition key '2023-06-01-00:00' is outside the partitions: they run from 2024-01-01-00:00 "
+            "(PARTITIONS_START) to ",
+        ),
+    ],
+    ids=["reversed", "malformed-end", "outside"],
+)
+def test_the_wrapper_refuses_bad_partition_input_before_any_run(cli_env, stand_in, args, first_line):
+    done = binance_assets_launch(cli_env, *args)
+
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"binance-assets launch: {first_line}") and done.stderr.count("\n") == 1
+    assert [p.name for p in Path(cli_env["DAGSTER_HOME"]).iterdir()] == ["dagster.yaml"]  # no run, no storage
+    assert stand_in.count() == 0
+
+
+def test_the_wrapper_runs_the_klines_group_for_a_valid_partition(cli_env, tmp_path):
+    done = binance_assets_launch(cli_env, "--partition", "2024-02-29-22:00", "--assets", "raw_klines")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "lake/raw/klines/symbol=ETHUSDT/year=2024/month=02/day=29/hour=22/_SUCCESS").exists()
+
+
+def test_plain_cli_with_a_reversed_range_fails_its_first_step_at_once_without_a_request(cli_env, stand_in):
+    # Dagster checks each end of a range but not their order, so it creates the run; our first step refuses it.
+    done = materialize_cli(cli_env, "--partition-range", "2024-03-02-00:00...2024-03-01-00:00")
+
+    assert done.returncode != 0
+    assert (
+        "binance_assets.errors.InvalidInputError: Partition range 2024-03-02-00:00...2024-03-01-00:00 is reversed"
+        in (done.stderr)
+    )
+    assert "STEP_UP_FOR_RETRY" not in done.stderr and stand_in.count() == 0

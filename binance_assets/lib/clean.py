@@ -8,9 +8,11 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
+from binance_assets.errors import NotRetryable
 from binance_assets.lib.dataset import HourlyDataset
-from binance_assets.lib.partitions import hourly_partitions, hours_in
+from binance_assets.lib.partitions import hourly_partitions, hours_in, key_span, listed_symbol_hours
 from binance_assets.lib.preview import preview
+from binance_assets.lib.retries import STORAGE_RETRY_POLICY
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import clean_file, raw_file
 from binance_assets.settings import TrackedSymbols
@@ -18,8 +20,8 @@ from binance_assets.settings import TrackedSymbols
 MAX_LISTED = 20
 
 
-class MissingUpstreamError(RuntimeError):
-    pass
+class MissingUpstreamError(NotRetryable):
+    """An input is not in the lake yet: rerunning the step cannot make it appear."""
 
 
 def raw_rows(lake: LakeResource, dataset: str, symbol: str, hour) -> tuple[list, dict]:
@@ -51,14 +53,26 @@ def clean_hours(
     rows = 0
     last = None
     empty = []
+    missing: list[tuple[str, datetime]] = []
     for symbol in symbols:
         for hour in hours:
-            last = frame_for(lake, symbol, hour)
-            lake.write_parquet(clean_file(dataset, symbol, hour), last, {"rows": last.height})
-            rows += last.height
-            if last.is_empty():
+            try:
+                frame = frame_for(lake, symbol, hour)
+            except MissingUpstreamError:
+                missing.append((symbol, hour))  # the complete hours are still written; all gaps are named
+                continue
+            lake.write_parquet(clean_file(dataset, symbol, hour), frame, {"rows": frame.height})
+            rows += frame.height
+            last = frame
+            if frame.is_empty():
                 empty.append(f"{symbol} {hour:%Y-%m-%d %H}:00")
         context.log.info(f"{symbol}: {len(hours)} {dataset} Parquet file(s) written")
+    if missing:
+        raise MissingUpstreamError(
+            f"No complete raw {dataset} for {listed_symbol_hours(missing)}: the raw file or its _SUCCESS is missing; "
+            f"materialise raw_{dataset} for {key_span(h for _, h in missing)} first "
+            f"(the other {len(symbols) * len(hours) - len(missing)} symbol-hour(s) were written)."
+        )
     if empty and empty_warning:
         listed = ", ".join(empty[:MAX_LISTED]) + (" …" if len(empty) > MAX_LISTED else "")
         context.log.warning(f"{len(empty)} symbol-hour(s) without rows ({listed}): {empty_warning}")
@@ -99,6 +113,7 @@ def hourly_parquet(
         group_name=dataset.group,
         kinds={"polars", "parquet"},
         tags=dataset.tags,
+        retry_policy=STORAGE_RETRY_POLICY,
         description=description,
     )
     def parquet(context: dg.AssetExecutionContext, symbols: TrackedSymbols, lake: LakeResource) -> dg.MaterializeResult:

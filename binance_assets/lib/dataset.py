@@ -15,6 +15,9 @@ DATASET_TAG = "binance_assets/dataset"
 # On the load asset of every dataset loaded hour by hour from clean Parquet.
 HOURLY_LOAD_TAG = "binance_assets/hourly_load"
 HOURLY_LOADS = dg.AssetSelection.tag(HOURLY_LOAD_TAG, "true")
+# On each dataset's report of hours in the lake but not in the warehouse (``lib/coverage.py``).
+COVERAGE_TAG = "binance_assets/warehouse_coverage"
+WAREHOUSE_COVERAGE = dg.AssetSelection.tag(COVERAGE_TAG, "true")
 
 
 @dataclass(frozen=True)

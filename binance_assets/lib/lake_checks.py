@@ -5,11 +5,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 import dagster as dg
+import duckdb as duckdb_engine
 from dagster_duckdb import DuckDBResource
 
 from binance_assets.lib.dataset import HourlyDataset
 from binance_assets.lib.partitions import hourly_partitions, hours_in
-from binance_assets.lib.verdicts import HourlyVerdicts, Verdict, missing_file
+from binance_assets.lib.retries import STORAGE_RETRY_POLICY
+from binance_assets.lib.verdicts import HourlyVerdicts, Verdict, missing_file, unreadable_file
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import clean_file
 from binance_assets.settings import TrackedSymbols
@@ -31,23 +33,35 @@ def _files(context, symbols: list[str], lake: LakeResource, dataset: str):
 
 def _per_file(
     duckdb: DuckDBResource, lake: LakeResource, complete, select: str, source: str = PARQUET_FILES
-) -> dict[str, tuple]:
-    """One aggregate row per Parquet file, keyed by lake path (none for a file without rows).
+) -> tuple[dict[str, tuple], dict[str, str]]:
+    """One aggregate row per Parquet file, keyed by lake path (none for a file without rows), and the
+    error of every file DuckDB cannot read.
 
     ``source`` is what the aggregates read: the files themselves, or a subquery over
     ``PARQUET_FILES`` that keeps the ``filename`` column (for window functions)."""
     if not complete:
-        return {}
+        return {}, {}
     paths = [path for _, _, path in complete]
+    rows, unreadable = [], {}
     with lake.local_files(paths) as files, duckdb.get_connection() as con:
         by_file = dict(zip(files, paths, strict=True))
-        rows = []
-        for start in range(0, len(files), FILES_PER_QUERY):  # bounded memory for long ranges
-            chunk = files[start : start + FILES_PER_QUERY]
-            rows += con.execute(
+
+        def aggregate(chunk: list[str]) -> list[tuple]:
+            return con.execute(
                 f"SELECT filename, {select} FROM {source} GROUP BY filename", {"files": chunk}
             ).fetchall()
-    return {by_file[row[0]]: row[1:] for row in rows}
+
+        for start in range(0, len(files), FILES_PER_QUERY):  # bounded memory for long ranges
+            chunk = files[start : start + FILES_PER_QUERY]
+            try:
+                rows += aggregate(chunk)
+            except duckdb_engine.Error:  # one unreadable file fails the query: find which, file by file
+                for file in chunk:
+                    try:
+                        rows += aggregate([file])
+                    except duckdb_engine.Error as error:
+                        unreadable[by_file[file]] = str(error)
+    return {by_file[row[0]]: row[1:] for row in rows}, unreadable
 
 
 def hourly_lake_check(
@@ -62,16 +76,24 @@ def hourly_lake_check(
     DuckDB, ``judge(hour, figures)`` turns them into a verdict (figures None: the file has no rows)."""
 
     @dg.asset_check(
-        asset=dataset.parquet_asset_name, name=name, partitions_def=hourly_partitions, description=description
+        asset=dataset.parquet_asset_name,
+        name=name,
+        partitions_def=hourly_partitions,
+        retry_policy=STORAGE_RETRY_POLICY,
+        description=description,
     )
     def check(
         context: dg.AssetCheckExecutionContext, symbols: TrackedSymbols, lake: LakeResource, duckdb: DuckDBResource
     ):
         complete, missing = _files(context, symbols.names, lake, dataset.name)
-        figures = _per_file(duckdb, lake, complete, select, source)
+        figures, unreadable = _per_file(duckdb, lake, complete, select, source)
         verdicts = HourlyVerdicts()
         for symbol, hour, path in complete:
-            verdicts.add(symbol, hour, judge(hour, figures.get(path)))
+            if path in unreadable:
+                verdict = unreadable_file(lake.store.uri(path), unreadable[path], dataset.parquet_asset_name, hour)
+            else:
+                verdict = judge(hour, figures.get(path))
+            verdicts.add(symbol, hour, verdict)
         for symbol, hour, _ in missing:
             verdicts.add(symbol, hour, missing_file("Parquet file"))
         yield from verdicts.evaluations(context)

@@ -6,27 +6,46 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
+from binance_assets import settings
+from binance_assets.errors import NotRetryable
 from binance_assets.lib.dataset import HOURLY_LOAD_TAG, HourlyDataset
-from binance_assets.lib.partitions import hourly_partitions, hours_in
+from binance_assets.lib.partitions import PARTITION_FORMAT, hourly_partitions, hours_in, key_span, listed_symbol_hours
 from binance_assets.lib.preview import preview
+from binance_assets.lib.retries import STORAGE_RETRY_POLICY
 from binance_assets.resources.clickhouse import INSERT_BATCH_ROWS, ClickHouseWarehouse
-from binance_assets.resources.lake import LakeResource
+from binance_assets.resources.lake import CorruptFileError, LakeResource
 from binance_assets.resources.lake.layout import clean_file
 from binance_assets.settings import TrackedSymbols
 
+# A load whose step retries ran out (the warehouse held for minutes, a full disk) is requested again
+# on every tick of this schedule until it succeeds: once the cause is gone, the hour arrives by itself.
+RETRY_FAILED_LOADS_CRON = "*/5 * * * *"
+
 # Loads follow the lake on a local disk: ``eager()`` only looks at the latest hourly partition, and a
 # backfill of Parquet must load too, so every partition whose Parquet was updated since its last load
-# qualifies. The ``clickhouse_follows_lake`` sensor evaluates it (stopped on an S3 lake, where the
-# S3 sensor loads instead).
-LOAD_WHEN_PARQUET_UPDATES = (
-    dg.AutomationCondition.any_deps_updated().since_last_handled()
-    & ~dg.AutomationCondition.any_deps_missing()
-    & ~dg.AutomationCondition.any_deps_in_progress()
-).with_label("load when its Parquet is updated")
+# qualifies. On S3 the S3 sensor loads new Parquet instead; on both, failed loads are retried.
+PARQUET_UPDATED = dg.AutomationCondition.any_deps_updated().since_last_handled().with_label("its Parquet was updated")
+LOAD_FAILED = (
+    dg.AutomationCondition.execution_failed()
+    & dg.AutomationCondition.cron_tick_passed(RETRY_FAILED_LOADS_CRON).since_last_handled()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("its last load failed (retried every 5 minutes)")
+INPUTS_READY = ~dg.AutomationCondition.any_deps_missing() & ~dg.AutomationCondition.any_deps_in_progress()
 
 
-class MissingCleanDataError(RuntimeError):
-    pass
+def load_condition(lake_on_s3: bool) -> dg.AutomationCondition:
+    """When ``clickhouse_follows_lake`` requests a load of an hour."""
+    if lake_on_s3:
+        return (LOAD_FAILED & INPUTS_READY).with_label("retry failed loads")
+    return ((PARQUET_UPDATED | LOAD_FAILED) & INPUTS_READY).with_label("load when its Parquet is updated")
+
+
+class MissingCleanDataError(NotRetryable):
+    """Clean Parquet is not in the lake yet: rerunning the load cannot make it appear."""
+
+
+class UnreadableParquetError(NotRetryable):
+    """Clean Parquet files that cannot be read: only rewriting them helps."""
 
 
 def incomplete_symbols(lake: LakeResource, dataset: str, symbols: list[str], hour: datetime) -> list[str]:
@@ -34,10 +53,10 @@ def incomplete_symbols(lake: LakeResource, dataset: str, symbols: list[str], hou
     return [s for s in symbols if lake.manifest(clean_file(dataset, s, hour)) is None]
 
 
-def _missing_clean_data(dataset: str, symbol: str, hour: datetime) -> MissingCleanDataError:
+def _missing_clean_data(dataset: HourlyDataset, missing: list[tuple[str, datetime]]) -> MissingCleanDataError:
     return MissingCleanDataError(
-        f"No complete clean {dataset} Parquet for {symbol} at {hour:%Y-%m-%d %H}:00 UTC: "
-        f"materialise {dataset}_parquet for this partition first."
+        f"No complete clean {dataset.name} Parquet for {listed_symbol_hours(missing)}: materialise "
+        f"{dataset.parquet_asset_name} for {key_span(hour for _, hour in missing)} first; nothing was loaded."
     )
 
 
@@ -52,33 +71,43 @@ def load_hours(
     """Insert every symbol-hour's clean Parquet into the dataset's table (created if missing).
 
     Every file is confirmed complete before anything is inserted; the rows then go in batches of
-    ``INSERT_BATCH_ROWS`` as they are read, so a range of any length loads in bounded memory."""
+    ``INSERT_BATCH_ROWS`` as they are read, so a range of any length loads in bounded memory. An
+    unreadable file does not stop the others: every readable hour is loaded (and recorded as
+    materialized), then the step fails naming every unreadable one."""
     started = time.perf_counter()
-    for hour in hours:
-        for symbol in incomplete_symbols(lake, dataset.name, symbols, hour):
-            raise _missing_clean_data(dataset.name, symbol, hour)
+    missing = [(symbol, hour) for hour in hours for symbol in incomplete_symbols(lake, dataset.name, symbols, hour)]
+    if missing:
+        raise _missing_clean_data(dataset, missing)
     parts = [(symbol, hour, clean_file(dataset.name, symbol, hour)) for symbol in symbols for hour in hours]
     created = warehouse.ensure_tables([dataset.table])
     if created:
         context.log.info(f"Created table(s) {', '.join(created)} in database {warehouse.database}")
     read_s = insert_s = 0.0
     inserted, batch, batch_rows, sample = 0, [], 0, None
+    unreadable: list[tuple[str, datetime, str]] = []
     for number, (symbol, hour, path) in enumerate(parts, start=1):
         read_started = time.perf_counter()
-        frame = lake.read_parquet(path)
-        if frame is None:  # rewritten since the check above: its _SUCCESS is gone for now
-            raise _missing_clean_data(dataset.name, symbol, hour)
+        try:
+            frame = lake.read_parquet(path)
+        except CorruptFileError as error:
+            context.log.error(str(error))
+            unreadable.append((symbol, hour, lake.store.uri(path)))
+        else:
+            if frame is None:  # rewritten since the check above: its _SUCCESS is gone for now
+                raise _missing_clean_data(dataset, [(symbol, hour)])
+            if sample is None or sample.is_empty():
+                sample = frame
+            batch.append(frame)
+            batch_rows += frame.height
         read_s += time.perf_counter() - read_started
-        if sample is None or sample.is_empty():
-            sample = frame
-        batch.append(frame)
-        batch_rows += frame.height
-        if batch_rows >= INSERT_BATCH_ROWS or number == len(parts):
+        if batch and (batch_rows >= INSERT_BATCH_ROWS or number == len(parts)):
             insert_started = time.perf_counter()
             inserted += warehouse.insert(dataset.table.name, pl.concat(batch, how="vertical").to_arrow())
             insert_s += time.perf_counter() - insert_started
             batch, batch_rows = [], 0
             context.log.info(f"{dataset.name}: {inserted:,} rows inserted ({number:,} of {len(parts):,} files read)")
+    if unreadable:
+        _fail_unreadable(context, dataset, hours, unreadable)
     context.log.info(f"Inserted {inserted:,} {dataset.name} rows into {warehouse.database}.{dataset.table.name}")
     return dg.MaterializeResult(
         metadata={
@@ -89,6 +118,21 @@ def load_hours(
             "seconds": round(time.perf_counter() - started, 3),
             "preview": preview(sample),
         }
+    )
+
+
+def _fail_unreadable(
+    context: dg.AssetExecutionContext, dataset: HourlyDataset, hours: list[datetime], unreadable: list
+) -> None:
+    """Record the hours that did load (so only the others count as failed and are retried), then fail."""
+    bad_hours = {hour for _, hour, _ in unreadable}
+    for hour in hours:
+        if hour not in bad_hours:
+            context.log_event(dg.AssetMaterialization(context.asset_key, partition=hour.strftime(PARTITION_FORMAT)))
+    raise UnreadableParquetError(
+        f"The clean {dataset.name} Parquet of {listed_symbol_hours((s, h) for s, h, _ in unreadable)} is unreadable "
+        f"(first: {unreadable[0][2]}), so those hours were not loaded and the other {len(hours) - len(bad_hours)} "
+        f"hour(s) were: re-materialise {dataset.parquet_asset_name} for {key_span(bad_hours)} to rewrite it."
     )
 
 
@@ -104,7 +148,8 @@ def hourly_load(dataset: HourlyDataset, description: str) -> dg.AssetsDefinition
         kinds={"clickhouse"},
         tags={**dataset.tags, HOURLY_LOAD_TAG: "true"},
         pool="clickhouse",
-        automation_condition=LOAD_WHEN_PARQUET_UPDATES,
+        retry_policy=STORAGE_RETRY_POLICY,
+        automation_condition=load_condition(settings.current().lake_on_s3),
         description=description,
     )
     def load(

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from binance_assets.lib.dataset import HourlyDataset
 from binance_assets.lib.partitions import HOUR_MS, hourly_partitions, hours_in, to_ms
-from binance_assets.lib.verdicts import HourlyVerdicts, Verdict, missing_file
+from binance_assets.lib.retries import STORAGE_RETRY_POLICY
+from binance_assets.lib.verdicts import HourlyVerdicts, Verdict, missing_file, unreadable_file
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import clean_file, raw_file
@@ -63,7 +65,14 @@ def reconcile_hours(
     for symbol in symbols:
         for hour in hours:
             raw = raw_rows(lake, dataset.name, symbol, hour)
-            parquet = _parquet_rows(lake, clean_file(dataset.name, symbol, hour))
+            path = clean_file(dataset.name, symbol, hour)
+            try:
+                parquet = _parquet_rows(lake, path)
+            except pa.ArrowException as error:
+                verdicts.add(
+                    symbol, hour, unreadable_file(lake.store.uri(path), str(error), dataset.parquet_asset_name, hour)
+                )
+                continue
             if raw is None or parquet is None:
                 verdicts.add(symbol, hour, missing_file("raw JSON" if raw is None else "Parquet file"))
                 continue
@@ -89,6 +98,7 @@ def reconciled_check(
         asset=load_asset,
         partitions_def=hourly_partitions,
         pool="clickhouse",
+        retry_policy=STORAGE_RETRY_POLICY,
         description=f"Rows in raw JSON = rows in Parquet = rows in ClickHouse (FINAL) for every symbol-hour of {dataset.name}.",
     )
     def reconciled(

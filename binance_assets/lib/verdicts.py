@@ -28,6 +28,19 @@ def missing_file(what: str) -> Verdict:
     return Verdict(False, ERROR, {"rows": 0, "error": f"no complete {what} (missing file or _SUCCESS marker)"})
 
 
+def unreadable_file(uri: str, error: str, producer: str, hour: datetime) -> Verdict:
+    """A file whose ``_SUCCESS`` says complete but which cannot be read: a failed check, not an errored step."""
+    return Verdict(
+        False,
+        ERROR,
+        {
+            "error": f"unreadable Parquet: {error.splitlines()[0][:300]}",
+            "file": uri,
+            "fix": f"re-materialise {producer} for {hour.strftime(PARTITION_FORMAT)} to rewrite it",
+        },
+    )
+
+
 class HourlyVerdicts:
     def __init__(self) -> None:
         self._by_hour: dict[datetime, dict[str, Verdict]] = {}

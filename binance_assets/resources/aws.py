@@ -15,7 +15,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from binance_assets.errors import ConfigurationError
+from binance_assets.errors import ConfigurationError, Transient
 from binance_assets.settings import Settings
 
 REJECTED_CREDENTIALS = {
@@ -25,6 +25,21 @@ REJECTED_CREDENTIALS = {
     "UnrecognizedClientException",
 }
 DENIED = {"AccessDenied", "AccessDeniedException"}
+# Still refused after botocore's own retries: AWS is throttling us or briefly unavailable.
+THROTTLED = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "503",
+}
+
+
+class AwsBusyError(Transient):
+    """S3 or SQS throttled or unavailable after botocore's retries: the step retries later."""
 
 
 def aws_settings(settings: Settings) -> dict:
@@ -68,5 +83,10 @@ def aws_errors(what: str) -> Iterator[None]:
         if code in DENIED:
             raise ConfigurationError(
                 f"{what}: access denied ({code}). Grant this identity the S3/SQS permissions listed in the README."
+            ) from error
+        if code in THROTTLED:
+            raise AwsBusyError(
+                f"{what}: AWS is throttling or unavailable ({code}) even after botocore's retries: "
+                "the step is retried with backoff."
             ) from error
         raise

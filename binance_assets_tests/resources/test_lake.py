@@ -1,13 +1,17 @@
 """The lake on S3 (moto server over HTTP): the same layout, markers and checks as on disk."""
 
+import http.server
+import threading
+
 import boto3
 import dagster as dg
 import polars as pl
 import pytest
 from dagster_aws.s3 import S3Resource
 
-from binance_assets.errors import ConfigurationError
+from binance_assets.errors import ConfigurationError, NotRetryable, Transient
 from binance_assets.lib.partitions import parse_hour, to_ms
+from binance_assets.resources.aws import AwsBusyError
 from binance_assets.resources.lake import LakeResource
 from binance_assets_tests.harness import Pipeline, evaluations
 from binance_assets_tests.s3_lake import BUCKET, LAKE_URL, REGION
@@ -57,6 +61,8 @@ def test_an_incomplete_folder_reads_as_missing_and_an_absent_object_as_none(buck
     lake.write_partition("clean/x/file.bin", b"data", {"rows": 1})
     assert lake.read("clean/x/file.bin") == b"data" and lake.manifest("clean/x/file.bin") == {"rows": 1}
 
+    assert sorted(lake.store.paths_under("clean")) == ["clean/x/_SUCCESS", "clean/x/file.bin"]  # lake paths
+
     lake.store.delete("clean/x/_SUCCESS")  # as if the writer died before its marker
     assert lake.read("clean/x/file.bin") is None
     assert lake.store.get("clean/nothing/here") is None
@@ -92,3 +98,35 @@ def test_orders_land_in_s3_too_and_pass_their_checks(bucket, stand_in, tmp_path,
     assert {"raw/" + folder + "/orders.json", f"clean/{folder}/orders.parquet"} <= set(s3_objects("lake/"))
     assert all(e.passed for e in result.get_asset_check_evaluations()) and result.get_asset_check_evaluations()
     assert not on_s3.lake_dir.exists()
+
+
+class SlowDown(http.server.BaseHTTPRequestHandler):
+    """S3 under too many requests: every call answers 503 SlowDown, as S3 does."""
+
+    def answer(self) -> None:
+        body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+        self.send_response(503)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PUT = do_DELETE = do_HEAD = answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_throttling_s3_is_transient_and_retried_by_the_step(aws):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowDown)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s3 = S3Resource(endpoint_url=f"http://127.0.0.1:{server.server_port}", max_attempts=1, region_name=REGION)
+        with pytest.raises(AwsBusyError) as throttled:
+            LakeResource(url=LAKE_URL, s3=s3).store.put("raw/x/file.json", b"[]")
+    finally:
+        server.shutdown()
+    assert isinstance(throttled.value, Transient) and not isinstance(throttled.value, NotRetryable)
+    assert str(throttled.value).startswith(
+        "Lake s3://crypto/lake/raw/x/file.json: AWS is throttling or unavailable (SlowDown) even after botocore's retries"
+    )

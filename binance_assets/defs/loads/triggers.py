@@ -1,17 +1,18 @@
-"""What starts the loads into ClickHouse: S3 notifications, or declarative automation on a local lake.
+"""What starts the loads into ClickHouse: S3 notifications, declarative automation, and the retries.
 
-Both triggers are always defined (the UI shows them); where the lake lives (``LAKE_URL``) decides
-which one starts out running. On S3, ``s3_parquet_sensor`` drives the ``clickhouse_*`` assets, so
-files that arrive from outside Dagster load too. A local lake has no notifications: the load
-assets' automation condition, evaluated by ``clickhouse_follows_lake``, loads every hour whose
-Parquet was (re)written, so the embedded setup loads by itself.
+Both triggers are always defined (the UI shows them). On S3, ``s3_parquet_sensor`` drives the
+``clickhouse_*`` assets, so files that arrive from outside Dagster load too. A local lake has no
+notifications: the load assets' automation condition loads every hour whose Parquet was
+(re)written. On both, ``clickhouse_follows_lake`` runs from the start: it requests again every hour
+whose load failed (every 5 minutes, until it succeeds) and refreshes each dataset's
+``{dataset}_warehouse_coverage`` report of hours in the lake but not in the warehouse.
 """
 
 import dagster as dg
 
 from binance_assets import settings
 from binance_assets.defs.loads.s3_sensor import s3_parquet_sensor
-from binance_assets.lib.dataset import HOURLY_LOADS
+from binance_assets.lib.dataset import HOURLY_LOADS, WAREHOUSE_COVERAGE
 
 AUTOMATION_SENSOR_NAME = "clickhouse_follows_lake"
 RUNNING, STOPPED = dg.DefaultSensorStatus.RUNNING, dg.DefaultSensorStatus.STOPPED
@@ -21,11 +22,11 @@ def load_triggers_for(lake_url: str) -> dg.Definitions:
     on_s3 = settings.is_s3_url(lake_url)
     follows_lake = dg.AutomationConditionSensorDefinition(
         AUTOMATION_SENSOR_NAME,
-        target=HOURLY_LOADS,
-        default_status=STOPPED if on_s3 else RUNNING,
+        target=HOURLY_LOADS | WAREHOUSE_COVERAGE,
+        default_status=RUNNING,
         minimum_interval_seconds=30,
-        description="Loads every hour whose clean Parquet was (re)written in a local lake "
-        "(running from the start when LAKE_URL is a local path).",
+        description="Retries every failed load until it succeeds and reports hours missing from the warehouse; "
+        "with a local lake, also loads every hour whose clean Parquet was (re)written.",
     )
     return dg.Definitions(sensors=[s3_parquet_sensor(RUNNING if on_s3 else STOPPED), follows_lake])
 

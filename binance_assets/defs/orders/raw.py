@@ -39,8 +39,8 @@ def raw_orders(
     context: dg.AssetExecutionContext, symbols: TrackedSymbols, exchange: BinanceExchange, lake: LakeResource
 ) -> dg.MaterializeResult:
     exchange.require_credentials()
+    hours = hours_in(context)  # a bad partition range fails here, before any request
     exchange.validate_symbols(symbols.names)
-    hours = hours_in(context)
     started = time.perf_counter()
     rows_by_symbol: dict[str, int] = {}
     for symbol in symbols.names:

@@ -4,6 +4,7 @@ import dagster as dg
 
 from binance_assets.defs.symbols.dataset import TABLE
 from binance_assets.defs.symbols.warehouse import clickhouse_symbols
+from binance_assets.lib.retries import STORAGE_RETRY_POLICY
 from binance_assets.resources.binance.client import TRADING
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.settings import TrackedSymbols
@@ -12,6 +13,7 @@ from binance_assets.settings import TrackedSymbols
 @dg.asset_check(
     asset=clickhouse_symbols,
     pool="clickhouse",
+    retry_policy=STORAGE_RETRY_POLICY,
     description="Every symbol in BINANCE_SYMBOLS is listed and TRADING in the latest symbols dimension.",
 )
 def configured_symbols_trading(symbols: TrackedSymbols, warehouse: ClickHouseWarehouse) -> dg.AssetCheckResult:

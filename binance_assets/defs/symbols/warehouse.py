@@ -10,6 +10,7 @@ from binance_assets.defs.symbols.raw import GROUP, exchange_info
 from binance_assets.lib.clean import MissingUpstreamError
 from binance_assets.lib.frames import exact_decimals, ms_timestamps
 from binance_assets.lib.preview import preview
+from binance_assets.lib.retries import STORAGE_RETRY_POLICY
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
 
@@ -67,6 +68,7 @@ def symbols_frame(info: dict, fetched_at_ms: int) -> pl.DataFrame:
     group_name=GROUP,
     kinds={"clickhouse"},
     pool="clickhouse",
+    retry_policy=STORAGE_RETRY_POLICY,
     description="{CLICKHOUSE_DATABASE}.symbols: symbol, status, base/quote asset, precisions, tick size, step size, "
     "min quantity and notional; ReplacingMergeTree(fetched_at) by symbol, so the latest fetch wins.",
 )

@@ -4,8 +4,11 @@ The lake asks only for put / get / delete by relative path, so the same asset co
 laptop's disk and to a bucket.
 """
 
+import errno
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,10 +17,16 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-from binance_assets.errors import ConfigurationError
+from binance_assets.errors import ConfigurationError, OutOfSpaceError
 from binance_assets.resources.aws import aws_errors, error_code
 
 MISSING_OBJECT = {"NoSuchKey", "404", "NotFound"}
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+TEMPORARY_PREFIX = ".tmp-"
+
+
+def size_text(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB" if size >= 2**20 else f"{size / 2**10:,.1f} KiB"
 
 
 class LakeStore(Protocol):
@@ -27,6 +36,9 @@ class LakeStore(Protocol):
         """The object's bytes, or None when it does not exist."""
 
     def delete(self, path: str) -> None: ...
+
+    def paths_under(self, prefix: str) -> Iterator[str]:
+        """The paths of every object under ``prefix`` (a folder path)."""
 
     def uri(self, path: str) -> str: ...
 
@@ -52,12 +64,25 @@ class LocalStore:
         return self.root / path
 
     def put(self, path: str, data: bytes) -> None:
+        """Write beside the target and rename, so a reader never sees half a file. The temporary file
+        is created like any ordinary file (0666 less the umask, where ``tempfile`` would make it 0600),
+        and removed whatever stops the write."""
         target = self._path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target and rename: a reader never sees half a file.
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".tmp-", delete=False) as tmp:
-            tmp.write(data)
-        os.replace(tmp.name, target)
+        temporary = target.parent / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}-{target.name}"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as file:
+                file.write(data)
+            os.replace(temporary, target)
+        except BaseException as error:
+            temporary.unlink(missing_ok=True)
+            if isinstance(error, OSError) and error.errno in DISK_FULL:
+                raise OutOfSpaceError(
+                    f"The lake's disk at {self.root} (LAKE_URL) is full: writing {path} needs {size_text(len(data))} "
+                    f"and {size_text(shutil.disk_usage(self.root).free)} is free, so free space there (at least "
+                    "that much per symbol-hour still to write) or set LAKE_URL to a larger disk."
+                ) from None
+            raise
 
     def get(self, path: str) -> bytes | None:
         try:
@@ -67,6 +92,13 @@ class LocalStore:
 
     def delete(self, path: str) -> None:
         self._path(path).unlink(missing_ok=True)
+
+    def paths_under(self, prefix: str) -> Iterator[str]:
+        skip = len(str(self.root)) + 1  # os.walk yields folders under the root as given
+        for folder, _, files in os.walk(self._path(prefix)):
+            for name in files:
+                if not name.startswith(TEMPORARY_PREFIX):
+                    yield f"{folder[skip:]}/{name}"
 
     def uri(self, path: str) -> str:
         return str(self._path(path))
@@ -136,6 +168,15 @@ class S3Store:
     def delete(self, path: str) -> None:
         with self._calls(path):
             self.client.delete_object(Bucket=self.bucket, Key=self.key(path))
+
+    def paths_under(self, prefix: str) -> Iterator[str]:
+        with self._calls(prefix):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.key(prefix.rstrip("/") + "/")
+            )
+            for page in pages:
+                for entry in page.get("Contents", []):
+                    yield self.relative(self.bucket, entry["Key"])
 
     def uri(self, path: str) -> str:
         return f"s3://{self.bucket}/{self.key(path)}"

@@ -95,3 +95,23 @@ def test_off_minute_candles_from_early_history_count_for_their_minute_and_warn()
     assert verdict.metadata["off_grid_candles"] == 1 and verdict.metadata["missing_minutes"] == 0
     times.append(times[3] - 123)  # the same minute twice is a duplicate, an error
     assert completeness_verdict(hour, times).severity == dg.AssetCheckSeverity.ERROR
+
+
+def test_an_unreadable_parquet_file_fails_each_check_for_its_hour_without_erroring_the_step(pipeline):
+    pipeline.materialize("2024-02-29-21:00", last="2024-02-29-22:00")  # loaded and checked
+    parquet = pipeline.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=21/klines.parquet"
+    parquet.write_bytes(b"PAR1 this is not parquet")  # its _SUCCESS stays
+
+    checks_only = dg.AssetSelection.assets("raw_klines") | dg.AssetSelection.checks_for_assets(
+        "klines_parquet", "clickhouse_klines"
+    )
+    result = pipeline.materialize("2024-02-29-21:00", last="2024-02-29-22:00", selection=checks_only)
+
+    assert result.success  # every check step ran to the end: the file fails its hour's checks instead
+    for check in ("klines_complete", "klines_ohlc_valid", "klines_reconciled"):
+        bad, good = evaluations(result, check)["2024-02-29-21:00"], evaluations(result, check)["2024-02-29-22:00"]
+        assert good.passed, (check, good.metadata)
+        assert not bad.passed and bad.severity == dg.AssetCheckSeverity.ERROR, check
+        assert bad.metadata["file"].value == str(parquet)
+        assert bad.metadata["error"].value.startswith("unreadable Parquet: ")
+        assert bad.metadata["fix"].value == "re-materialise klines_parquet for 2024-02-29-21:00 to rewrite it"

@@ -9,7 +9,7 @@ import pytest
 from binance_assets.errors import ConfigurationError
 from binance_assets.lib.partitions import parse_hour, to_ms
 from binance_assets.resources.lake import LakeResource
-from binance_assets_tests.harness import failure_message
+from binance_assets_tests.harness import failure_message, step_retries
 
 HOUR = "2024-02-29-22:00"
 HOUR_MS = to_ms(parse_hour(HOUR))
@@ -66,12 +66,20 @@ def test_a_rerun_replaces_the_hour_in_place(pipeline, stand_in):
     assert frame.height == 60 and frame["close_price"][0] == Decimal("1.00000001")
 
 
-def test_the_clean_step_says_which_raw_partition_to_materialise_first(pipeline):
-    result = pipeline.materialize(HOUR, selection=["klines_parquet"], raise_on_error=False)
-    assert not result.success
-    message = failure_message(result)
-    assert "No complete raw klines for BTCUSDT at 2024-02-29 22:00 UTC" in message
-    assert "materialise raw_klines for this partition first" in message
+def test_the_clean_step_names_every_missing_raw_hour_and_the_range_to_materialise_first(pipeline):
+    pipeline.materialize("2024-02-29-19:00", selection=["raw_klines"])  # 1 of 8 hours has its raw file
+
+    result = pipeline.materialize(
+        "2024-02-29-16:00", last="2024-02-29-23:00", selection=["klines_parquet"], raise_on_error=False
+    )
+
+    assert not result.success and step_retries(result) == 0  # waiting does not make the raw files appear
+    assert failure_message(result).splitlines()[0] == (
+        "binance_assets.lib.clean.MissingUpstreamError: No complete raw klines for 7 symbol-hour(s) "
+        "(BTCUSDT 2024-02-29 16:00, BTCUSDT 2024-02-29 17:00, BTCUSDT 2024-02-29 18:00, BTCUSDT 2024-02-29 20:00, "
+        "BTCUSDT 2024-02-29 21:00 and 2 more): the raw file or its _SUCCESS is missing; materialise raw_klines for "
+        "2024-02-29-16:00...2024-02-29-23:00 first (the other 1 symbol-hour(s) were written)."
+    )
 
 
 def test_an_unwritable_lake_names_the_setting(tmp_path):
@@ -79,8 +87,3 @@ def test_an_unwritable_lake_names_the_setting(tmp_path):
     blocker.write_text("")
     with pytest.raises(ConfigurationError, match="not writable.*Set LAKE_URL"):
         LakeResource(url=str(blocker / "lake")).store
-
-
-def test_a_malformed_partition_key_explains_the_format():
-    with pytest.raises(ConfigurationError, match="Malformed partition key '2024-13-01'.*YYYY-MM-DD-HH:00"):
-        parse_hour("2024-13-01")

@@ -13,9 +13,10 @@ from binance_assets.defs.klines.dataset import KLINES
 from binance_assets.errors import ConfigurationError
 from binance_assets.lib.partitions import parse_hour, to_ms
 from binance_assets.resources.clickhouse import ClickHouseWarehouse, redact
-from binance_assets_tests.harness import evaluations, failure_message
+from binance_assets_tests.harness import evaluations, failure_message, step_retries
 
 HOUR = "2024-02-29-22:00"
+LOAD = dg.AssetKey("clickhouse_klines")
 HOUR_MS = to_ms(parse_hour(HOUR))
 COUNTS = "SELECT count(), uniqExact(trading_pair, open_time) FROM binance.klines FINAL"
 
@@ -90,15 +91,28 @@ def test_rows_missing_from_the_warehouse_fail_reconciliation(pipeline, clickhous
     assert verdict.metadata["clickhouse_rows"].value == 50 and verdict.metadata["raw_rows"].value == 60
 
 
-def test_a_corrupt_parquet_file_fails_the_load_naming_the_file_and_the_fix(pipeline):
-    pipeline.materialize(HOUR, selection=["raw_klines", "klines_parquet"])
-    parquet = pipeline.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=22/klines.parquet"
-    parquet.write_bytes(b"PAR1 this is not parquet")
+def test_a_range_load_loads_every_readable_hour_and_names_exactly_the_unreadable_ones(pipeline, clickhouse_query):
+    pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["raw_klines", "klines_parquet"])
+    parquet = pipeline.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=21/klines.parquet"
+    parquet.write_bytes(b"PAR1 this is not parquet")  # its _SUCCESS stays
 
-    result = pipeline.materialize(HOUR, selection=["clickhouse_klines"], raise_on_error=False)
-    message = failure_message(result)
-    assert "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=22/klines.parquet" in message
-    assert "materialise klines_parquet" in message
+    result = pipeline.materialize(
+        "2024-02-29-20:00", last="2024-02-29-22:00", selection=["clickhouse_klines"], raise_on_error=False
+    )
+
+    assert not result.success and step_retries(result) == 0  # only rewriting the file helps
+    assert failure_message(result).splitlines()[0] == (
+        "binance_assets.lib.load.UnreadableParquetError: The clean klines Parquet of 1 symbol-hour(s) "
+        f"(BTCUSDT 2024-02-29 21:00) is unreadable (first: {parquet}), so those hours were not loaded and the other "
+        "2 hour(s) were: re-materialise klines_parquet for 2024-02-29-21:00 to rewrite it."
+    )
+    assert clickhouse_query("SELECT toHour(open_time), count() FROM binance.klines FINAL GROUP BY 1 ORDER BY 1") == [
+        (20, 60),
+        (22, 60),
+    ]
+    recorded = pipeline.instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=LOAD), limit=10).records
+    # Recorded per hour: only the unreadable hour counts as failed, so only it is retried.
+    assert {r.partition_key for r in recorded} == {"2024-02-29-20:00", "2024-02-29-22:00"}
 
 
 def test_an_unopenable_warehouse_names_the_setting_without_leaking_the_password():
@@ -133,17 +147,22 @@ def test_a_long_range_loads_in_batches_and_a_missing_hour_stops_it_before_any_in
 ):
     monkeypatch.setattr("binance_assets.lib.load.INSERT_BATCH_ROWS", 100)  # 3 hours → 2 batches
     pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["raw_klines", "klines_parquet"])
-    (pipeline.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=21/_SUCCESS").unlink()
+    for hour in (20, 21):
+        (pipeline.lake_dir / f"clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour={hour}/_SUCCESS").unlink()
 
     result = pipeline.materialize(
         "2024-02-29-20:00", last="2024-02-29-22:00", selection=["clickhouse_klines"], raise_on_error=False
     )
-    assert "2024-02-29 21:00 UTC" in failure_message(result) and "materialise klines_parquet" in failure_message(result)
+    assert failure_message(result).splitlines()[0] == (
+        "binance_assets.lib.load.MissingCleanDataError: No complete clean klines Parquet for 2 symbol-hour(s) "
+        "(BTCUSDT 2024-02-29 20:00, BTCUSDT 2024-02-29 21:00): materialise klines_parquet for "
+        "2024-02-29-20:00...2024-02-29-21:00 first; nothing was loaded."
+    )
     assert clickhouse_query("SELECT count() FROM system.tables WHERE database = 'binance' AND name = 'klines'") == [
         (0,)
     ]
 
-    pipeline.materialize("2024-02-29-21:00", selection=["raw_klines", "klines_parquet"])
+    pipeline.materialize("2024-02-29-20:00", last="2024-02-29-21:00", selection=["raw_klines", "klines_parquet"])
     result = pipeline.materialize("2024-02-29-20:00", last="2024-02-29-22:00", selection=["clickhouse_klines"])
     logged = [entry.user_message for entry in pipeline.instance.all_logs(result.run_id)]
     batches = [message for message in logged if "rows inserted (" in message]
