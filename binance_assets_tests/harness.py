@@ -1,15 +1,20 @@
 """Running the real definitions in-process against the stand-in, a temp lake and chdb."""
 
+import asyncio
+import threading
+import time
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from binance_assets.definitions import defs
+from binance_assets.defs.klines_live.raw import read_status
 from binance_assets.resources.binance import BinanceExchange
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
 from binance_assets.settings import TrackedSymbols
+from binance_assets.stream.service import LiveKlines
 
 # 2024-03-01 00:00 UTC: the stand-in's clock, so hours before it are closed and the hour at it is open.
 STAND_IN_NOW_MS = 1_709_251_200_000
@@ -91,3 +96,108 @@ def take_snapshots(pipeline: Pipeline, count: int, **overrides) -> list[dg.Execu
         results.append(pipeline.materialize(None, selection=["raw_order_book"], **overrides))
         pipeline.stand_in.server_time_offset_ms += FIVE_MINUTES_MS
     return results
+
+
+# 2024-03-01 00:00:30 UTC: where stream tests start the market, 30 s into the first candle of the hour.
+STREAM_START_MS = STAND_IN_NOW_MS + 30_000
+MINUTE = 60_000
+
+
+def move_market(stand_in, ms: int) -> None:
+    """Advance the stand-in's fixed market clock (its streams push the closes) with the exchange's
+    clock (``/api/v3/time``) moving along, as on Binance, where they are one clock."""
+    stand_in.server_time_offset_ms = stand_in.now_ms + ms - int(time.time() * 1000)
+    stand_in.advance(ms)
+
+
+def open_live_market(stand_in) -> None:
+    stand_in.set_now(STREAM_START_MS)
+    move_market(stand_in, 0)
+
+
+def wait_for(predicate, what: str, timeout: float = 30.0, interval: float = 0.02):
+    """Poll until ``predicate()`` is truthy (returning it); fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def live_edge(lake_url: str) -> dict[str, int]:
+    """Newest candle written per symbol, from the stream's status in the lake."""
+    return (read_status(LakeResource(url=lake_url)) or {}).get("edge", {})
+
+
+class LiveStream:
+    """The stream service of ``binance-assets stream`` in-process (its own event loop in a thread),
+    against the pipeline's stand-in, lake and embedded ClickHouse (``direct``: it inserts itself, as on
+    a server; else it writes the lake only, as on chdb)."""
+
+    def __init__(self, pipeline: Pipeline, symbols: str = "BTCUSDT,ETHUSDT", direct: bool = True, **options):
+        self.pipeline = pipeline
+        self.symbols = symbols.split(",")
+        exchange = BinanceExchange(
+            api_url=pipeline.stand_in.url,
+            stream_url=pipeline.stand_in.stream_url,
+            backoff_s=0.01,
+            request_timeout_s=2.0,
+        )
+        self.warehouse = ClickHouseWarehouse(url=pipeline.clickhouse_url) if direct else None
+        options = {"backoff_initial_s": 0.05, "backoff_max_s": 0.2, **options}
+        self.service = LiveKlines(
+            exchange, LakeResource(url=pipeline.lake_url), self.symbols, self.warehouse, **options
+        )
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> "LiveStream":
+        ready = threading.Event()
+
+        async def main() -> None:
+            self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
+            ready.set()
+            await self.service.run(self._stopping)
+
+        def run() -> None:
+            try:
+                asyncio.run(main())
+            except BaseException as error:  # re-raised by stop()
+                self._error = error
+
+        self._thread = threading.Thread(target=run, name="live-stream", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        wait_for(lambda: self.service.connected or self._error, "the stream to connect")
+        if self._error is not None:
+            self.stop()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join(30)
+        if self.warehouse is not None:
+            self.warehouse.close()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    @property
+    def stats(self):
+        return self.service.stream.stats
+
+    def wait_for_edge(self, open_ms: int) -> dict[str, int]:
+        """Until every symbol's candle opening at ``open_ms`` is written (lake, then warehouse)."""
+
+        def written() -> dict[str, int] | None:
+            if self._error is not None:
+                self.stop()  # raises the service's error
+            edge = live_edge(self.pipeline.lake_url)
+            return edge if all(edge.get(s, -1) >= open_ms for s in self.symbols) else None
+
+        return wait_for(written, f"every symbol's candle of {open_ms} to be written")

@@ -184,20 +184,16 @@ class LiveKlines:
         if len(seen) > SEEN_KEPT_MS // MINUTE_MS:
             seen.difference_update([t for t in seen if t < newest - SEEN_KEPT_MS])
         self.counts[candle.source] += 1
+        self.log.debug(f"Holding {candle.symbol} {_utc(candle.open_time)} ({candle.source})")
         self._pending.append(candle)
         self._has_pending.set()
         return True
 
     async def _heal(self, holes: dict[str, tuple[int, int]] | None = None) -> None:
         """Fetch from REST the closed candles of ``holes`` (symbol -> [start, end) open times), by
-        default every symbol's from its newest candle up to now."""
-        now = self.exchange.to_server_ms(time.time())
-        if holes is None:
-            holes = {symbol: (newest + MINUTE_MS, now + MINUTE_MS) for symbol, newest in self._newest.items()}
-        floor = (now - self.max_backfill_ms) // MINUTE_MS * MINUTE_MS
-        holes = {s: (max(start, floor), end) for s, (start, end) in holes.items() if max(start, floor) < end}
-        if not holes:
-            return
+        default every symbol's from its newest candle on."""
+        if holes is None and not self._newest:
+            return  # nothing written yet: nothing can be missing
         started = time.perf_counter()
         retrying = AsyncRetrying(
             retry=retry_if_not_exception_type(NotRetryable),
@@ -214,20 +210,23 @@ class LiveKlines:
                 f"Could not fill the gap from REST ({type(error).__name__}: {error}). Exiting so that the "
                 "service restarts and fills it from the lake's live edge."
             ) from error
-        filled = sum(self._accept(c) for c in sorted(candles, key=lambda c: c.open_time))
-        span = f"{_utc(min(s for s, _ in holes.values()))} – {_utc(max(e for _, e in holes.values()) - MINUTE_MS)}"
+        filled = sorted((c for c in candles if self._accept(c)), key=lambda c: c.open_time)
+        span = f" opening {_utc(filled[0].open_time)} – {_utc(filled[-1].open_time)}" if filled else ""
         self.log.info(
-            f"Filled the gap from REST: {filled} closed candle(s) of {len(holes)} symbol(s) ({span}) "
-            f"in {time.perf_counter() - started:.2f} s; reading the stream on"
+            f"Filled the gap from REST: {len(filled)} closed candle(s){span} in "
+            f"{time.perf_counter() - started:.2f} s; reading the stream on"
         )
 
-    def _fetch(self, holes: dict[str, tuple[int, int]]) -> list[LiveCandle]:
-        self.exchange.sync_clock()  # which candles have closed, by the exchange's clock
-        received = self.exchange.server_now_ms()
+    def _fetch(self, holes: dict[str, tuple[int, int]] | None) -> list[LiveCandle]:
+        now = self.exchange.sync_clock()  # which candles have closed, by the exchange's clock
+        if holes is None:
+            holes = {symbol: (newest + MINUTE_MS, now) for symbol, newest in self._newest.items()}
+        floor = (now - self.max_backfill_ms) // MINUTE_MS * MINUTE_MS  # older: the hourly batch's to fill
         return [
-            rest_candle(symbol, row, received)
+            rest_candle(symbol, row, now)
             for symbol, (start, end) in holes.items()
-            for page in self.exchange.klines(symbol, start, end)
+            if max(start, floor) < end
+            for page in self.exchange.klines(symbol, max(start, floor), end)
             for row in page
         ]
 
