@@ -61,6 +61,7 @@ class Pipeline:
         group: str = "klines",
         raise_on_error: bool = True,
         tags: dict[str, str] | None = None,
+        run_config: dict | None = None,
         **exchange_overrides,
     ) -> dg.ExecuteInProcessResult:
         """One partition, or partition..last as one single-run backfill, of ``selection`` (default:
@@ -76,6 +77,7 @@ class Pipeline:
             instance=self.instance,
             selection=dg.AssetSelection.groups(group) if selection is None else selection,
             raise_on_error=raise_on_error,
+            run_config=run_config,
         )
 
 
@@ -110,9 +112,17 @@ def move_market(stand_in, ms: int) -> None:
     stand_in.advance(ms)
 
 
-def open_live_market(stand_in) -> None:
-    stand_in.set_now(STREAM_START_MS)
-    move_market(stand_in, 0)
+def open_live_market(pipeline: "Pipeline", start_ms: int = STREAM_START_MS) -> None:
+    """The pipeline's stand-in market at ``start_ms``, both symbols tracked."""
+    pipeline.symbols = "BTCUSDT,ETHUSDT"
+    pipeline.stand_in.set_now(start_ms)
+    move_market(pipeline.stand_in, 0)
+
+
+def minutes_ago(count: int) -> int:
+    """The open time of the candle ``count`` minutes before the one open now (real time): for checks
+    that judge the live edge by the real clock."""
+    return (int(time.time() * 1000) // MINUTE - count) * MINUTE
 
 
 def wait_for(predicate, what: str, timeout: float = 30.0, interval: float = 0.02):
@@ -136,9 +146,9 @@ class LiveStream:
     against the pipeline's stand-in, lake and embedded ClickHouse (``direct``: it inserts itself, as on
     a server; else it writes the lake only, as on chdb)."""
 
-    def __init__(self, pipeline: Pipeline, symbols: str = "BTCUSDT,ETHUSDT", direct: bool = True, **options):
+    def __init__(self, pipeline: Pipeline, direct: bool = True, **options):
         self.pipeline = pipeline
-        self.symbols = symbols.split(",")
+        self.symbols = pipeline.symbols.split(",")
         exchange = BinanceExchange(
             api_url=pipeline.stand_in.url,
             stream_url=pipeline.stand_in.stream_url,
@@ -169,7 +179,7 @@ class LiveStream:
         self._thread = threading.Thread(target=run, name="live-stream", daemon=True)
         self._thread.start()
         ready.wait(10)
-        wait_for(lambda: self.service.connected or self._error, "the stream to connect")
+        wait_for(lambda: self.service.caught_up or self._error, "the stream to connect and fill any gap")
         if self._error is not None:
             self.stop()
         return self

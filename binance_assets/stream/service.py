@@ -98,6 +98,7 @@ class LiveKlines:
         self.stream_options = stream_options
         self.counts: Counter[str] = Counter()
         self.connected = False
+        self.caught_up = False  # connected, and any gap before the connection filled
         self.stream = None
         self._seen: dict[str, set[int]] = defaultdict(set)
         self._newest: dict[str, int] = {}
@@ -136,6 +137,7 @@ class LiveKlines:
 
     # ------------------------------------------------------------------ reading
     def _start(self) -> None:
+        self.exchange.stream_base_url  # a URL that is not a websocket's fails here, before anything else
         # An unknown symbol's stream is accepted and stays silent: ask REST once, up front.
         self.exchange.validate_symbols(self.symbols)
         self.exchange.sync_clock()
@@ -170,8 +172,9 @@ class LiveKlines:
             self.connected = True
             if event.gap:
                 await self._heal()
+            self.caught_up = True
         elif isinstance(event, Disconnected):
-            self.connected = False
+            self.connected = self.caught_up = False
 
     def _accept(self, candle: LiveCandle) -> bool:
         seen = self._seen[candle.symbol]

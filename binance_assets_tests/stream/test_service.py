@@ -22,8 +22,8 @@ ROWS = (
 
 
 @pytest.fixture
-def market(stand_in):
-    open_live_market(stand_in)
+def market(stand_in, pipeline):
+    open_live_market(pipeline)
     return stand_in
 
 
@@ -109,3 +109,18 @@ def test_the_24_hour_limit_loses_nothing(market, pipeline, clickhouse_query, lif
     else:
         assert stream.stats.rotations == 0 and market.stream_connections_total >= 3
     assert clickhouse_query("SELECT count() FROM binance.klines") == [(2 * minute,)]
+
+
+def test_a_restart_fills_what_closed_while_the_process_was_down(market, pipeline, clickhouse_query):
+    with LiveStream(pipeline) as stream:
+        move_market(market, MINUTE)
+        stream.wait_for_edge(FIRST)
+    move_market(market, 3 * MINUTE)  # down (a deploy, a crash): 00:01..00:03 close meanwhile
+    with LiveStream(pipeline):  # caught up: it continued from the lake's live edge
+        pass
+
+    assert [json.loads(line)[0] for line in lake_lines(pipeline, "BTCUSDT", "rest")] == minutes(3, FIRST + MINUTE)
+    assert [(row[0], row[13]) for row in stored(clickhouse_query, "ETHUSDT")] == [
+        (FIRST, "stream"),
+        *((t, "rest") for t in minutes(3, FIRST + MINUTE)),
+    ]

@@ -96,7 +96,7 @@ def agreement_verdict(stream: pl.DataFrame, batch: pl.DataFrame) -> Verdict:
     metadata = {
         "stream_candles": stream.height,
         "disagreeing_candles": len({d["minute"] for d in differences}),
-        "differences": dg.MetadataValue.json(differences[:MAX_LISTED]),
+        "differences": differences[:MAX_LISTED],
     }
     return Verdict(not differences, WARN, metadata)
 

@@ -14,7 +14,7 @@ import dagster as dg
 from binance_assets import settings
 from binance_assets.defs.klines_live.checks import EDGE_CHECK, live_edge_verdict
 from binance_assets.defs.klines_live.raw import klines_stream, read_status
-from binance_assets.defs.klines_live.warehouse import clickhouse_klines_stream
+from binance_assets.defs.klines_live.warehouse import LiveHours, clickhouse_klines_stream
 from binance_assets.lib.partitions import HOUR_MS, MINUTE_MS, hour_key
 from binance_assets.resources.lake import LakeResource
 from binance_assets.settings import TrackedSymbols
@@ -67,7 +67,7 @@ def live_load_request(edge: dict[str, int], loaded: dict[str, int]) -> dg.RunReq
         return None
     first = min(loaded.get(symbol, newest - HOUR_MS) + MINUTE_MS for symbol, newest in moved.items())
     last = max(moved.values())
-    hours = {"first_hour": hour_key(first // HOUR_MS * HOUR_MS), "last_hour": hour_key(last // HOUR_MS * HOUR_MS)}
+    hours = LiveHours(first_hour=hour_key(first // HOUR_MS * HOUR_MS), last_hour=hour_key(last // HOUR_MS * HOUR_MS))
     return dg.RunRequest(
         run_key=f"klines_stream {json.dumps(moved, sort_keys=True)}",
         run_config=dg.RunConfig(ops={clickhouse_klines_stream.op.name: hours}),
