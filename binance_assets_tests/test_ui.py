@@ -43,7 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 KLINES_ASSETS = ("raw_klines", "klines_parquet", "clickhouse_klines")
-KLINES_CHECKS = {"klines_complete", "klines_ohlc_valid", "klines_reconciled"}
+KLINES_CHECKS = {"klines_complete", "klines_ohlc_valid", "klines_reconciled", "klines_stream_agrees"}
 PARTITION_COUNT = re.compile(r"^[\d,]+ partitions$")
 STARTUP_TIMEOUT_S = 150
 RUN_TIMEOUT_S = 240

@@ -113,7 +113,7 @@ def _refused(error: BaseException, url: str) -> ConfigurationError:
         )
     if isinstance(error, InvalidStatus):
         status = error.response.status_code
-        body = error.response.body.decode("utf-8", "replace")[:200] if error.response.body else ""
+        body = " ".join((error.response.body or b"").decode("utf-8", "replace").split())[:200]
         fix = {
             400: "a symbol in BINANCE_SYMBOLS is not a stream name the exchange accepts",
             404: "BINANCE_STREAM_URL is not a Binance stream origin (wss://stream.binance.com:9443)",

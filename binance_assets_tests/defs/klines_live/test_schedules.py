@@ -12,10 +12,17 @@ from dagster._daemon.sensor import execute_sensor_iteration
 
 from binance_assets.defs.klines_live.schedules import klines_stream_loads
 from binance_assets.resources.lake import LakeResource
+from binance_assets.settings import Settings
 from binance_assets_tests.harness import MINUTE, LiveStream, minutes_ago, move_market, open_live_market
 
 REPO = Path(__file__).resolve().parents[3]
 LIVE_EDGE_CHECK = dg.AssetCheckKey(dg.AssetKey("klines_stream"), "klines_live_edge_fresh")
+
+
+def test_the_load_path_runs_from_the_start_only_on_the_embedded_warehouse():
+    assert klines_stream_loads.default_status == dg.DefaultSensorStatus.RUNNING  # the tests' warehouse: chdb
+    assert Settings({}).warehouse_is_embedded and Settings({"CLICKHOUSE_URL": "chdb:///data"}).warehouse_is_embedded
+    assert not Settings({"CLICKHOUSE_URL": "http://binance:secret@clickhouse:8123"}).warehouse_is_embedded
 
 
 def evaluate_loads(pipeline, cursor: str | None = None):
