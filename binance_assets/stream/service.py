@@ -132,6 +132,7 @@ class LiveKlines:
             self.connected = False
             await self._stop()
             self._writer.shutdown()
+            self.sink.close()
         if self._fatal is not None:
             raise self._fatal
 

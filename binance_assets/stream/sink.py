@@ -1,22 +1,25 @@
-"""Where a batch of live candles goes: every line to the lake, then (when the stream inserts
-itself) the rows to ``{db}.klines``, then the status with the new live edge.
+"""Where a batch of live candles goes: every line to the lake and (when the stream inserts itself)
+the rows to ``{db}.klines``, side by side, then the status with the new live edge.
 
-Blocking I/O: the service calls it from one writer thread. A failed write leaves what it could not
-write marked, so the next attempt writes it again; files are whole-hour rewrites and rows are
-collapsed by ReplacingMergeTree, so writing twice never doubles anything.
+Blocking I/O, called from the service's writer thread; the symbol-hours' files and the insert go
+out in parallel (on S3 each write is a round trip). A failed write leaves what it could not write
+marked, so the next attempt writes it again; files are whole-hour rewrites and rows are collapsed by
+ReplacingMergeTree, so writing twice never doubles anything.
 """
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from binance_assets.defs.klines_live.dataset import LiveCandle
-from binance_assets.defs.klines_live.raw import read_live_hour, write_live_file, write_status
+from binance_assets.defs.klines_live.raw import read_live_hour, write_live_hour, write_status
 from binance_assets.defs.klines_live.warehouse import insert_live
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
 
 HOURS_KEPT = timedelta(hours=2)  # hour files kept in memory behind the newest one written
+PARALLEL_WRITES = 8
 
 
 @dataclass
@@ -40,31 +43,38 @@ class LiveSink:
         self.warehouse = warehouse
         self.edge: dict[str, int] = {}  # newest open time written, per symbol
         self._hours: dict[tuple[str, datetime], _Hour] = {}
+        self._pool = ThreadPoolExecutor(PARALLEL_WRITES, thread_name_prefix="live-sink")
 
     def write(self, candles: list[LiveCandle]) -> None:
+        untouched = {(c.symbol, c.hour) for c in candles} - set(self._hours)
+        for key, stored in zip(untouched, self._pool.map(lambda key: read_live_hour(self.lake, *key), untouched)):
+            self._hours[key] = _Hour()
+            for candle in stored:  # a restart appends to what is there
+                self._hours[key].add(candle)
+            self._hours[key].unwritten.clear()
         for candle in candles:
-            self._hour(candle.symbol, candle.hour).add(candle)
-        for (symbol, hour), state in self._hours.items():
-            for source in sorted(state.unwritten):
-                write_live_file(self.lake, symbol, hour, source, state.lines[source])
-                state.unwritten.discard(source)
+            self._hours[(candle.symbol, candle.hour)].add(candle)
+        writes = [
+            self._pool.submit(self._write_hour, key, state) for key, state in self._hours.items() if state.unwritten
+        ]
         if self.warehouse is not None:
-            insert_live(self.warehouse, candles)
+            writes.append(self._pool.submit(insert_live, self.warehouse, candles))
+        for write in writes:
+            write.result()  # raises the first failure; the others are done or marked unwritten
         for candle in candles:
             self.edge[candle.symbol] = max(self.edge.get(candle.symbol, candle.open_time), candle.open_time)
         self._forget_old_hours()
 
+    def _write_hour(self, key: tuple[str, datetime], state: _Hour) -> None:
+        changed = set(state.unwritten)
+        write_live_hour(self.lake, *key, state.lines, changed)
+        state.unwritten -= changed
+
     def write_status(self, status: dict) -> None:
         write_status(self.lake, {**status, "edge": dict(self.edge)})
 
-    def _hour(self, symbol: str, hour: datetime) -> _Hour:
-        if (symbol, hour) not in self._hours:
-            state = _Hour()
-            for candle in read_live_hour(self.lake, symbol, hour):  # a restart appends to what is there
-                state.add(candle)
-            state.unwritten.clear()
-            self._hours[(symbol, hour)] = state
-        return self._hours[(symbol, hour)]
+    def close(self) -> None:
+        self._pool.shutdown()
 
     def _forget_old_hours(self) -> None:
         newest = max((hour for _, hour in self._hours), default=None)

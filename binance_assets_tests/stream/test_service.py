@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from binance_assets.defs.klines_live.dataset import live_file
-from binance_assets_tests.harness import MINUTE, STREAM_START_MS, LiveStream, move_market, open_live_market
+from binance_assets.defs.klines_live.raw import read_live_hour
+from binance_assets.resources.lake import LakeResource
+from binance_assets.resources.sqs import NotificationQueue
+from binance_assets.setup import setup_lake
+from binance_assets_tests.harness import MINUTE, STREAM_START_MS, LiveStream, Pipeline, move_market, open_live_market
+from binance_assets_tests.s3_lake import LAKE_URL
 
 FIRST = STREAM_START_MS // MINUTE * MINUTE  # 2024-03-01 00:00, the candle open when the stream starts
 HOUR = datetime(2024, 3, 1, tzinfo=UTC)
@@ -124,3 +129,24 @@ def test_a_restart_fills_what_closed_while_the_process_was_down(market, pipeline
         (FIRST, "stream"),
         *((t, "rest") for t in minutes(3, FIRST + MINUTE)),
     ]
+
+
+def test_the_stream_writes_an_s3_lake_as_it_writes_a_local_one(aws, stand_in, tmp_path):
+    pipeline = Pipeline(stand_in, tmp_path, lake_url=LAKE_URL)
+    list(setup_lake(LakeResource(url=LAKE_URL).store, NotificationQueue()))
+    open_live_market(pipeline)
+    with LiveStream(pipeline, direct=False) as stream:
+        move_market(stand_in, 2 * MINUTE)
+        stream.wait_for_edge(FIRST + MINUTE)
+        stand_in.pause_stream(None)
+        move_market(stand_in, MINUTE)
+        stand_in.resume_stream()
+        stream.wait_for_edge(FIRST + 2 * MINUTE)
+
+    stored = read_live_hour(LakeResource(url=LAKE_URL), "ETHUSDT", HOUR)
+    assert [(c.open_time, c.source) for c in stored] == [
+        (FIRST, "stream"),
+        (FIRST + MINUTE, "stream"),
+        (FIRST + 2 * MINUTE, "rest"),
+    ]
+    assert [list(c.row) for c in stored] == stand_in.candles("ETHUSDT", start_ms=FIRST, end_ms=FIRST + 3 * MINUTE - 1)

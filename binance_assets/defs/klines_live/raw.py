@@ -18,6 +18,7 @@ from binance_assets.defs.klines_live.dataset import (
     rest_candle,
 )
 from binance_assets.resources.lake import LakeResource
+from binance_assets.resources.lake.layout import marker_for
 
 klines_stream = dg.AssetSpec(
     DATASET,
@@ -44,10 +45,14 @@ def read_live_hour(lake: LakeResource, symbol: str, hour: datetime) -> list[Live
     return [c for c in candles if c is not None]
 
 
-def write_live_file(lake: LakeResource, symbol: str, hour: datetime, source: str, lines: list[str]) -> None:
-    """Replace one of a symbol-hour's files with ``lines`` (all of them so far), then its manifest."""
-    data = "".join(f"{line}\n" for line in lines).encode()
-    lake.append_to_partition(live_file(symbol, hour, source), data, {"file": FILES[source], "rows": len(lines)})
+def write_live_hour(lake: LakeResource, symbol: str, hour: datetime, lines: dict[str, list[str]], changed) -> None:
+    """Rewrite the ``changed`` files of a symbol-hour whole (they only grow), then its manifest listing
+    every file: two writes for a candle, however many the hour holds."""
+    for source in changed:
+        lake.store.put(live_file(symbol, hour, source), "".join(f"{line}\n" for line in lines[source]).encode())
+    files = [{"file": FILES[source], "rows": len(lines[source])} for source in FILES if lines.get(source)]
+    manifest = {"symbol": symbol, "files": files, "rows": sum(f["rows"] for f in files)}
+    lake.store.put(marker_for(live_file(symbol, hour, STREAM)), json.dumps(manifest, sort_keys=True).encode())
 
 
 def read_status(lake: LakeResource) -> dict | None:
