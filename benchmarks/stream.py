@@ -37,6 +37,8 @@ sys.path.insert(0, str(REPO))
 import clickhouse_connect  # noqa: E402
 
 from binance_assets_tests.harness import (  # noqa: E402  the in-process runner the tests use
+    BINANCE_ASSETS,
+    FIRST_LIVE_CANDLE,
     MINUTE,
     STREAM_START_MS,
     LiveStream,
@@ -48,8 +50,7 @@ from binance_assets_tests.harness import (  # noqa: E402  the in-process runner 
 )
 from binance_stand_in import ExchangeStandIn  # noqa: E402
 
-BINANCE_ASSETS = str(Path(sys.executable).parent / "binance-assets")
-FIRST = STREAM_START_MS // MINUTE * MINUTE
+FIRST = FIRST_LIVE_CANDLE
 
 
 def symbols(count: int) -> list[str]:

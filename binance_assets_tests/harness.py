@@ -1,21 +1,28 @@
 """Running the real definitions in-process against the stand-in, a temp lake and chdb."""
 
 import asyncio
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.test_utils import create_test_daemon_workspace_context
+from dagster._core.workspace.load_target import ModuleTarget
 from dagster_duckdb import DuckDBResource
 
 from binance_assets.definitions import defs
-from binance_assets.defs.klines_live.raw import read_status
+from binance_assets.defs.klines.live.raw import read_status
 from binance_assets.resources.binance import BinanceExchange
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
 from binance_assets.settings import TrackedSymbols
 from binance_assets.stream.service import LiveKlines
 
+REPO = Path(__file__).resolve().parents[1]
+BINANCE_ASSETS = str(Path(sys.executable).parent / "binance-assets")  # the installed console script
 # 2024-03-01 00:00 UTC: the stand-in's clock, so hours before it are closed and the hour at it is open.
 STAND_IN_NOW_MS = 1_709_251_200_000
 # The order-book hour the live stand-in starts in, and its raw folder.
@@ -81,6 +88,23 @@ class Pipeline:
         )
 
 
+@contextmanager
+def daemon_workspace() -> Iterator[tuple[dg.DagsterInstance, object]]:
+    """A test instance and the real code location served by a gRPC code server, as ``dagster-daemon``
+    loads it (sensor ticks: ``execute_sensor_iteration(workspace, ...)``); runs launch in subprocesses."""
+    target = ModuleTarget(
+        module_name="binance_assets.definitions",
+        attribute="defs",
+        working_directory=str(REPO),
+        location_name="binance_assets",
+    )
+    with (
+        dg.instance_for_test(synchronous_run_coordinator=True) as instance,
+        create_test_daemon_workspace_context(target, instance) as workspace,
+    ):
+        yield instance, workspace
+
+
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
     """The first failed step's error as the UI shows it: message, stack and any causes."""
     return str(result.get_step_failure_events()[0].step_failure_data.error)
@@ -103,6 +127,7 @@ def take_snapshots(pipeline: Pipeline, count: int, **overrides) -> list[dg.Execu
 # 2024-03-01 00:00:30 UTC: where stream tests start the market, 30 s into the first candle of the hour.
 STREAM_START_MS = STAND_IN_NOW_MS + 30_000
 MINUTE = 60_000
+FIRST_LIVE_CANDLE = STREAM_START_MS // MINUTE * MINUTE  # the candle open when the stream starts
 
 
 def move_market(stand_in, ms: int) -> None:

@@ -1,5 +1,5 @@
 """``binance-assets stream``: closed 1-minute candles from Binance's websocket into the lake and ClickHouse
-within about a second of their close (see ``defs/klines_live`` for the data and its Dagster side)."""
+within about a second of their close (see ``defs/klines/live`` for the data and its Dagster side)."""
 
 import warnings
 

@@ -28,8 +28,8 @@ from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_atte
 
 from binance_assets.defs.klines.clean import STREAM
 from binance_assets.defs.klines.dataset import TABLE
-from binance_assets.defs.klines_live.dataset import LiveCandle, closed_candle, rest_candle
-from binance_assets.defs.klines_live.raw import read_status
+from binance_assets.defs.klines.live.dataset import LiveCandle, closed_candle, rest_candle
+from binance_assets.defs.klines.live.raw import read_status
 from binance_assets.errors import NotRetryable
 from binance_assets.lib.partitions import HOUR_MS, MINUTE_MS
 from binance_assets.resources.binance import BinanceExchange

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from binance_assets.defs.klines_live.dataset import LiveCandle
-from binance_assets.defs.klines_live.raw import read_live_hour, write_live_hour, write_status
-from binance_assets.defs.klines_live.warehouse import insert_live
+from binance_assets.defs.klines.live.dataset import LiveCandle
+from binance_assets.defs.klines.live.raw import read_live_hour, write_live_hour, write_status
+from binance_assets.defs.klines.live.warehouse import insert_live
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
 

@@ -4,23 +4,21 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 
 from binance_assets_tests.harness import (
+    BINANCE_ASSETS,
     MINUTE,
-    STREAM_START_MS,
     live_edge,
     move_market,
     open_live_market,
     wait_for,
 )
-
-BINANCE_ASSETS = str(Path(sys.executable).parent / "binance-assets")
-FIRST = STREAM_START_MS // MINUTE * MINUTE
+from binance_assets_tests.harness import (
+    FIRST_LIVE_CANDLE as FIRST,
+)
 
 
 class StreamProcess:

@@ -6,15 +6,23 @@ from datetime import UTC, datetime
 
 import pytest
 
-from binance_assets.defs.klines_live.dataset import live_file
-from binance_assets.defs.klines_live.raw import read_live_hour
+from binance_assets.defs.klines.live.dataset import live_file
+from binance_assets.defs.klines.live.raw import read_live_hour
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.sqs import NotificationQueue
 from binance_assets.setup import setup_lake
-from binance_assets_tests.harness import MINUTE, STREAM_START_MS, LiveStream, Pipeline, move_market, open_live_market
+from binance_assets_tests.harness import (
+    FIRST_LIVE_CANDLE as FIRST,
+)
+from binance_assets_tests.harness import (
+    MINUTE,
+    LiveStream,
+    Pipeline,
+    move_market,
+    open_live_market,
+)
 from binance_assets_tests.s3_lake import LAKE_URL
 
-FIRST = STREAM_START_MS // MINUTE * MINUTE  # 2024-03-01 00:00, the candle open when the stream starts
 HOUR = datetime(2024, 3, 1, tzinfo=UTC)
 # A row as REST's 12 fields (8-decimal strings, ms), then fetched_at and source.
 ROWS = (

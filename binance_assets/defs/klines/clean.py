@@ -59,7 +59,7 @@ def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int | None, sourc
     """The clean klines of one symbol-hour from the exchange's rows (kept in open-time order).
 
     ``fetched_at_ms`` None: each candle's own close time, the version of the live stream's rows, below
-    that of any batch fetch (see ``defs/klines_live``)."""
+    that of any batch fetch (see ``defs/klines/live``)."""
     frame = pl.DataFrame(
         [row[:12] for row in rows],
         schema={

@@ -1,21 +1,25 @@
 """The live stream's sensors: the embedded load path, and its health through the daemon's own tick."""
 
 import logging
-from pathlib import Path
 
 import clickhouse_connect
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-from dagster._core.test_utils import create_test_daemon_workspace_context, poll_for_finished_run
-from dagster._core.workspace.load_target import ModuleTarget
+from dagster._core.test_utils import poll_for_finished_run
 from dagster._daemon.sensor import execute_sensor_iteration
 
-from binance_assets.defs.klines_live.schedules import klines_stream_loads
+from binance_assets.defs.klines.live.schedules import klines_stream_loads
 from binance_assets.resources.lake import LakeResource
 from binance_assets.settings import Settings
-from binance_assets_tests.harness import MINUTE, LiveStream, minutes_ago, move_market, open_live_market
+from binance_assets_tests.harness import (
+    MINUTE,
+    LiveStream,
+    daemon_workspace,
+    minutes_ago,
+    move_market,
+    open_live_market,
+)
 
-REPO = Path(__file__).resolve().parents[3]
 LIVE_EDGE_CHECK = dg.AssetCheckKey(dg.AssetKey("klines_stream"), "klines_live_edge_fresh")
 
 
@@ -69,16 +73,7 @@ def test_the_daemon_records_the_live_edge_and_loads_live_candles_into_chdb(stand
         "BINANCE_API_URL": stand_in.url,
     }.items():
         monkeypatch.setenv(name, value)  # the code server and the run process inherit these
-    target = ModuleTarget(
-        module_name="binance_assets.definitions",
-        attribute="defs",
-        working_directory=str(REPO),
-        location_name="binance_assets",
-    )
-    with (
-        dg.instance_for_test(synchronous_run_coordinator=True) as instance,
-        create_test_daemon_workspace_context(target, instance) as workspace,
-    ):
+    with daemon_workspace() as (instance, workspace):
         list(execute_sensor_iteration(workspace, logging.getLogger("sensor-test"), None, None))
 
         [run] = instance.get_runs()

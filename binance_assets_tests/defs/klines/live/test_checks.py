@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from binance_assets.defs.klines_live.checks import klines_live_edge_fresh
+from binance_assets.defs.klines.live.checks import klines_live_edge_fresh
 from binance_assets.lib.partitions import MINUTE_MS
 from binance_assets_tests.harness import (
     STREAM_START_MS,

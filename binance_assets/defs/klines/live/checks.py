@@ -5,11 +5,11 @@ import time
 import dagster as dg
 import polars as pl
 
-from binance_assets.defs.klines.clean import STREAM
+from binance_assets.defs.klines.clean import DECIMAL_COLUMNS, STREAM
 from binance_assets.defs.klines.dataset import KLINES
+from binance_assets.defs.klines.live.dataset import MAX_EDGE_AGE_MS, live_frame
+from binance_assets.defs.klines.live.raw import klines_stream, read_live_hour, read_status
 from binance_assets.defs.klines.warehouse import clickhouse_klines
-from binance_assets.defs.klines_live.dataset import MAX_EDGE_AGE_MS, live_frame
-from binance_assets.defs.klines_live.raw import klines_stream, read_live_hour, read_status
 from binance_assets.lib.lake_checks import listed
 from binance_assets.lib.partitions import MINUTE_MS, hourly_partitions, hours_in
 from binance_assets.lib.verdicts import ERROR, WARN, HourlyVerdicts, Verdict, missing_file
@@ -20,18 +20,7 @@ from binance_assets.settings import TrackedSymbols
 EDGE_CHECK = "klines_live_edge_fresh"
 MAX_LISTED = 20
 # What a stream candle must share with the batch's candle of the same minute.
-COMPARED = [
-    "close_time",
-    "open_price",
-    "high_price",
-    "low_price",
-    "close_price",
-    "base_volume",
-    "quote_volume",
-    "number_of_trades",
-    "taker_buy_base_volume",
-    "taker_buy_quote_volume",
-]
+COMPARED = ["close_time", *DECIMAL_COLUMNS, "number_of_trades"]
 
 
 def live_edge_verdict(status: dict | None, symbols: list[str], now_ms: int) -> Verdict:

@@ -7,7 +7,7 @@ from datetime import datetime
 import dagster as dg
 
 from binance_assets.defs.klines.clean import STREAM
-from binance_assets.defs.klines_live.dataset import (
+from binance_assets.defs.klines.live.dataset import (
     DATASET,
     FILES,
     GROUP,

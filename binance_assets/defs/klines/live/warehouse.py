@@ -8,8 +8,8 @@ import dagster as dg
 from pydantic import Field
 
 from binance_assets.defs.klines.dataset import TABLE
-from binance_assets.defs.klines_live.dataset import GROUP, LiveCandle, live_frame
-from binance_assets.defs.klines_live.raw import klines_stream, read_live_hour
+from binance_assets.defs.klines.live.dataset import GROUP, LiveCandle, live_frame
+from binance_assets.defs.klines.live.raw import klines_stream, read_live_hour
 from binance_assets.lib.partitions import parse_hour
 from binance_assets.lib.preview import preview
 from binance_assets.resources.clickhouse import ClickHouseWarehouse

@@ -12,9 +12,9 @@ import time
 import dagster as dg
 
 from binance_assets import settings
-from binance_assets.defs.klines_live.checks import EDGE_CHECK, live_edge_verdict
-from binance_assets.defs.klines_live.raw import klines_stream, read_status
-from binance_assets.defs.klines_live.warehouse import LiveHours, clickhouse_klines_stream
+from binance_assets.defs.klines.live.checks import EDGE_CHECK, live_edge_verdict
+from binance_assets.defs.klines.live.raw import klines_stream, read_status
+from binance_assets.defs.klines.live.warehouse import LiveHours, clickhouse_klines_stream
 from binance_assets.lib.partitions import HOUR_MS, MINUTE_MS, hour_key
 from binance_assets.resources.lake import LakeResource
 from binance_assets.settings import TrackedSymbols
