@@ -172,6 +172,7 @@ def heal(count: int, outage_s: float) -> None:
                 stand_in.pause_stream(None)  # cut, then refuse (503) until resumed
                 move_market(stand_in, 5 * MINUTE)  # five candles of every symbol close meanwhile
                 time.sleep(outage_s)
+                move_market(stand_in, 0)  # the exchange's clock back at the (frozen) market's
                 stand_in.resume_stream()
                 reachable = time.perf_counter()
                 wait_for(lambda: stand_in.stream_connections == 1, "the reconnection", timeout=60, interval=0.005)
