@@ -152,7 +152,7 @@ class LiveKlines:
         self._started = True
         self.log.info(
             f"Streaming {len(self.symbols)} symbol(s) to {self.destination}; "
-            + (f"continuing from {_utc(min(edge.values()))}" if self.sink.edge else "no earlier live edge")
+            + (f"continuing from {_utc(min(self.sink.edge.values()))}" if self.sink.edge else "no earlier live edge")
         )
 
     async def _handle(self, event) -> None:
