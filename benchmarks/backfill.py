@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+# klines_complete, klines_ohlc_valid, klines_reconciled, klines_stream_agrees
+CHECKS_PER_HOUR = 4
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -177,8 +179,8 @@ print(json.dumps([run.status.value, len(records), passed, rows]))
     problems = []
     if status != "SUCCESS":
         problems.append(f"run {status}")
-    if evaluations != passed or evaluations != 3 * hours:
-        problems.append(f"{passed}/{evaluations} check results passed, {3 * hours} expected")
+    if evaluations != passed or evaluations != CHECKS_PER_HOUR * hours:
+        problems.append(f"{passed}/{evaluations} check results passed, {CHECKS_PER_HOUR * hours} expected")
     if real and rows != [60 * hours, 60 * hours]:
         problems.append(f"ClickHouse holds {rows} (rows, distinct candles), {60 * hours} expected")
     return "; ".join(problems) or "ok"

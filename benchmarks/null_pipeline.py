@@ -1,7 +1,7 @@
 """Dagster's own floor: the klines group's shape with bodies that do nothing.
 
-Three hourly assets in a chain, each with ``BackfillPolicy.single_run()``, and three partitioned
-checks (two on the Parquet asset, one on the load) that report one result per hour, exactly as the
+Three hourly assets in a chain, each with ``BackfillPolicy.single_run()``, and four partitioned
+checks (two on the Parquet asset, two on the load) that report one result per hour, exactly as the
 real checks do (``binance_assets.checks.HourlyVerdicts``). Whatever a range run of this costs is
 what Dagster spends on the run itself: its events, storage and step processes.
 """
@@ -46,5 +46,6 @@ defs = dg.Definitions(
         _passing_check(klines_parquet, "klines_complete"),
         _passing_check(klines_parquet, "klines_ohlc_valid"),
         _passing_check(clickhouse_klines, "klines_reconciled"),
+        _passing_check(clickhouse_klines, "klines_stream_agrees"),
     ],
 )

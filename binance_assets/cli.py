@@ -2,6 +2,7 @@
 
     binance-assets setup         create the bucket, queues, notification and ClickHouse schema if missing
     binance-assets launch        check --partition / --partition-range, then `dg launch` the klines group
+    binance-assets stream        closed 1-minute candles from Binance's websocket into the lake and ClickHouse
 
 Configuration comes from the same environment variables as the code location (README: Configuration).
 """
@@ -15,14 +16,15 @@ from pathlib import Path
 from binance_assets import settings
 from binance_assets.errors import NotRetryable
 from binance_assets.lib.partitions import hourly_partitions, hours_between, partition_hour, split_range
+from binance_assets.resources import build_resources
+from binance_assets.resources.clickhouse import redact
+from binance_assets.resources.lake.stores import S3Store
+from binance_assets.setup import EXISTS, SKIPPED, Step, setup_lake, setup_warehouse
+from binance_assets.stream import process as live
 
 
 def setup(args: argparse.Namespace) -> int:
     # Imported here: `launch` answers a bad partition without loading boto3, chdb and polars.
-    from binance_assets.resources import build_resources
-    from binance_assets.resources.clickhouse import redact
-    from binance_assets.resources.lake.stores import S3Store
-    from binance_assets.setup import EXISTS, SKIPPED, Step, setup_lake, setup_warehouse
 
     resources = build_resources(settings.current())
     steps: list[Step] = []
@@ -72,6 +74,19 @@ def launch(args: argparse.Namespace, dg_args: list[str]) -> int:
     os.execv(dg, [dg, "launch", "--assets", DEFAULT_SELECTION, *partition, *dg_args])  # a later --assets wins
 
 
+def stream(args: argparse.Namespace, _unused: list[str]) -> int:
+    return live.run(
+        load=args.load, batch_wait_s=args.batch_wait, rotate_after_s=args.rotate_after, verbose=args.verbose
+    )
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="binance-assets", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -93,6 +108,42 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--partition", help="one hour, YYYY-MM-DD-HH:00 (UTC)")
     run.add_argument("--partition-range", help="START...END, both included, e.g. 2024-03-01-00:00...2024-03-01-23:00")
     run.set_defaults(run=launch, passes_arguments=True)
+    streaming = commands.add_parser(
+        "stream",
+        help="stream closed 1-minute candles from Binance's websocket into the lake and ClickHouse (until SIGTERM)",
+        description=(
+            "One combined websocket connection for every BINANCE_SYMBOLS entry at BINANCE_STREAM_URL. Each closed "
+            "candle is written within about a second to raw/klines_stream in the lake and, on a ClickHouse server, "
+            "to {CLICKHOUSE_DATABASE}.klines (source 'stream'); the hourly batch's rows later replace them. After "
+            "any disconnect the missed candles are filled from REST (BINANCE_API_URL) first. SIGTERM writes what "
+            "is held and exits 0; exit 1: candles could not be fetched or written (a restart fills the gap); "
+            "exit 2: bad configuration."
+        ),
+    )
+    streaming.add_argument(
+        "--load",
+        choices=live.LOAD_MODES,
+        default=live.AUTO,
+        help="direct: insert into ClickHouse; lake: write the lake only (the klines_stream_loads sensor loads it); "
+        "auto (default): direct on a ClickHouse server, lake on the embedded chdb, which Dagster runs open",
+    )
+    streaming.add_argument(
+        "--batch-wait",
+        type=_positive,
+        default=live.BATCH_WAIT_S,
+        metavar="SECONDS",
+        help="how long a closed candle waits for the other symbols' before its batch is written (default 0.2; "
+        "batches are written at most once a second)",
+    )
+    streaming.add_argument(
+        "--rotate-after",
+        type=_positive,
+        default=live.ROTATE_AFTER_S,
+        metavar="SECONDS",
+        help="replace the connection after this long (default 84600: before Binance's 24-hour limit)",
+    )
+    streaming.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    streaming.set_defaults(run=stream)
     return root
 
 

@@ -18,6 +18,8 @@ from binance_assets.errors import ConfigurationError
 
 DEFAULTS: dict[str, str] = {
     "BINANCE_API_URL": "https://api.binance.com",
+    # Websocket market streams (`binance-assets stream`); wss://data-stream.binance.vision serves market data too.
+    "BINANCE_STREAM_URL": "wss://stream.binance.com:9443",
     "BINANCE_SYMBOLS": "BTCUSDT",
     "BINANCE_TESTNET": "0",
     "LAKE_URL": "./data/lake",
@@ -46,6 +48,7 @@ VARIABLES = (*DEFAULTS, *PASSED_THROUGH)
 
 DEFAULT_CLICKHOUSE_DIR = "./data/clickhouse"
 TESTNET_API_URL = "https://testnet.binance.vision"
+TESTNET_STREAM_URL = "wss://stream.testnet.binance.vision"
 PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
@@ -103,6 +106,12 @@ class Settings:
     def first_set(self, *names: str) -> "dg.EnvVar | None":
         """``EnvVar`` of the first of ``names`` that is set, else None (the library's own default)."""
         return next((dg.EnvVar(name) for name in names if self.is_set(name)), None)
+
+    @property
+    def warehouse_is_embedded(self) -> bool:
+        """True when ClickHouse is the in-process chdb engine (the default), which one process opens at a time.
+        Only the URL's scheme is read: the URL itself may hold a password."""
+        return self.values.get("CLICKHOUSE_URL", "chdb:").startswith("chdb:")
 
     @property
     def lake_url(self) -> str:

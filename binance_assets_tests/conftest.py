@@ -10,7 +10,16 @@ import clickhouse_connect
 import dagster as dg
 import pytest
 
-from binance_assets_tests.harness import REPO, STAND_IN_NOW_MS, Pipeline
+from binance_assets_tests.harness import (
+    MINUTE,
+    REPO,
+    STAND_IN_NOW_MS,
+    STREAM_START_MS,
+    LiveStream,
+    Pipeline,
+    move_market,
+    open_live_market,
+)
 from binance_stand_in import ExchangeStandIn
 
 pytest_plugins = ["binance_assets_tests.s3_lake"]
@@ -102,3 +111,13 @@ def tiny_disk(tmp_path):
         yield mount_point
     finally:
         subprocess.run(["umount", "--lazy", str(mount_point)], check=False)
+
+
+def streamed_hour(stand_in, pipeline) -> Pipeline:
+    """The live stream (writing the lake only, as on the embedded warehouse) saw every candle of
+    2024-03-01 00:00–00:59 for BTCUSDT and ETHUSDT; the market is at 01:00:30."""
+    open_live_market(pipeline)
+    with LiveStream(pipeline, direct=False) as stream:
+        move_market(stand_in, 60 * MINUTE)
+        stream.wait_for_edge(STREAM_START_MS // MINUTE * MINUTE + 59 * MINUTE)
+    return pipeline

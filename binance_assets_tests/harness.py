@@ -1,22 +1,31 @@
 """Running the real definitions in-process against the stand-in, a temp lake and chdb; and the real
 `dagster` CLI, and a second process holding the embedded ClickHouse."""
 
+import asyncio
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.test_utils import create_test_daemon_workspace_context
+from dagster._core.workspace.load_target import ModuleTarget
 from dagster_duckdb import DuckDBResource
 
 from binance_assets.definitions import defs
+from binance_assets.defs.klines.live.raw import read_status
 from binance_assets.resources.binance import BinanceExchange
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
 from binance_assets.settings import TrackedSymbols
+from binance_assets.stream.service import LiveKlines
 
+REPO = Path(__file__).resolve().parents[1]
+BINANCE_ASSETS = str(Path(sys.executable).parent / "binance-assets")  # the installed console script
 # 2024-03-01 00:00 UTC: the stand-in's clock, so hours before it are closed and the hour at it is open.
 STAND_IN_NOW_MS = 1_709_251_200_000
 # The order-book hour the live stand-in starts in, and its raw folder.
@@ -66,6 +75,7 @@ class Pipeline:
         group: str = "klines",
         raise_on_error: bool = True,
         tags: dict[str, str] | None = None,
+        run_config: dict | None = None,
         **exchange_overrides,
     ) -> dg.ExecuteInProcessResult:
         """One partition, or partition..last as one single-run backfill, of ``selection`` (default:
@@ -81,7 +91,25 @@ class Pipeline:
             instance=self.instance,
             selection=dg.AssetSelection.groups(group) if selection is None else selection,
             raise_on_error=raise_on_error,
+            run_config=run_config,
         )
+
+
+@contextmanager
+def daemon_workspace() -> Iterator[tuple[dg.DagsterInstance, object]]:
+    """A test instance and the real code location served by a gRPC code server, as ``dagster-daemon``
+    loads it (sensor ticks: ``execute_sensor_iteration(workspace, ...)``); runs launch in subprocesses."""
+    target = ModuleTarget(
+        module_name="binance_assets.definitions",
+        attribute="defs",
+        working_directory=str(REPO),
+        location_name="binance_assets",
+    )
+    with (
+        dg.instance_for_test(synchronous_run_coordinator=True) as instance,
+        create_test_daemon_workspace_context(target, instance) as workspace,
+    ):
+        yield instance, workspace
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
@@ -154,3 +182,117 @@ def embedded_clickhouse_held(clickhouse_url: str) -> Iterator[subprocess.Popen]:
     finally:
         holder.stdin.close()  # it exits at end of input, releasing the path
         holder.wait(timeout=30)
+
+
+# 2024-03-01 00:00:30 UTC: where stream tests start the market, 30 s into the first candle of the hour.
+STREAM_START_MS = STAND_IN_NOW_MS + 30_000
+MINUTE = 60_000
+FIRST_LIVE_CANDLE = STREAM_START_MS // MINUTE * MINUTE  # the candle open when the stream starts
+
+
+def move_market(stand_in, ms: int) -> None:
+    """Advance the stand-in's fixed market clock (its streams push the closes) with the exchange's
+    clock (``/api/v3/time``) moving along, as on Binance, where they are one clock."""
+    stand_in.server_time_offset_ms = stand_in.now_ms + ms - int(time.time() * 1000)
+    stand_in.advance(ms)
+
+
+def open_live_market(pipeline: "Pipeline", start_ms: int = STREAM_START_MS) -> None:
+    """The pipeline's stand-in market at ``start_ms``, both symbols tracked."""
+    pipeline.symbols = "BTCUSDT,ETHUSDT"
+    pipeline.stand_in.set_now(start_ms)
+    move_market(pipeline.stand_in, 0)
+
+
+def minutes_ago(count: int) -> int:
+    """The open time of the candle ``count`` minutes before the one open now (real time): for checks
+    that judge the live edge by the real clock."""
+    return (int(time.time() * 1000) // MINUTE - count) * MINUTE
+
+
+def wait_for(predicate, what: str, timeout: float = 30.0, interval: float = 0.02):
+    """Poll until ``predicate()`` is truthy (returning it); fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def live_edge(lake_url: str) -> dict[str, int]:
+    """Newest candle written per symbol, from the stream's status in the lake."""
+    return (read_status(LakeResource(url=lake_url)) or {}).get("edge", {})
+
+
+class LiveStream:
+    """The stream service of ``binance-assets stream`` in-process (its own event loop in a thread),
+    against the pipeline's stand-in, lake and embedded ClickHouse (``direct``: it inserts itself, as on
+    a server; else it writes the lake only, as on chdb)."""
+
+    def __init__(self, pipeline: Pipeline, direct: bool = True, **options):
+        self.pipeline = pipeline
+        self.symbols = pipeline.symbols.split(",")
+        exchange = BinanceExchange(
+            api_url=pipeline.stand_in.url,
+            stream_url=pipeline.stand_in.stream_url,
+            backoff_s=0.01,
+            request_timeout_s=2.0,
+        )
+        self.warehouse = ClickHouseWarehouse(url=pipeline.clickhouse_url) if direct else None
+        options = {"backoff_initial_s": 0.05, "backoff_max_s": 0.2, **options}
+        self.service = LiveKlines(
+            exchange, LakeResource(url=pipeline.lake_url), self.symbols, self.warehouse, **options
+        )
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> "LiveStream":
+        ready = threading.Event()
+
+        async def main() -> None:
+            self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
+            ready.set()
+            await self.service.run(self._stopping)
+
+        def run() -> None:
+            try:
+                asyncio.run(main())
+            except BaseException as error:  # re-raised by stop()
+                self._error = error
+
+        self._thread = threading.Thread(target=run, name="live-stream", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        wait_for(lambda: self.service.caught_up or self._error, "the stream to connect and fill any gap")
+        if self._error is not None:
+            self.stop()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+            self._thread.join(30)
+        if self.warehouse is not None:
+            self.warehouse.close()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    @property
+    def stats(self):
+        return self.service.stream.stats
+
+    def wait_for_edge(self, open_ms: int) -> dict[str, int]:
+        """Until every symbol's candle opening at ``open_ms`` is written (lake, then warehouse)."""
+
+        def written() -> dict[str, int] | None:
+            if self._error is not None:
+                self.stop()  # raises the service's error
+            edge = live_edge(self.pipeline.lake_url)
+            return edge if all(edge.get(s, -1) >= open_ms for s in self.symbols) else None
+
+        return wait_for(written, f"every symbol's candle of {open_ms} to be written")

@@ -19,7 +19,11 @@ def test_definitions_load_with_every_asset_and_check():
     assert {"raw_klines", "klines_parquet", "clickhouse_klines"} <= {
         k.to_user_string() for k in graph.get_all_asset_keys()
     }
-    assert {"klines_complete", "klines_ohlc_valid", "klines_reconciled"} <= {k.name for k in graph.asset_check_keys}
+    assert {"klines_complete", "klines_ohlc_valid", "klines_reconciled", "klines_stream_agrees"} <= {
+        k.name for k in graph.asset_check_keys
+    }
+    assert {"klines_stream", "clickhouse_klines_stream"} <= {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert "klines_live_edge_fresh" in {k.name for k in graph.asset_check_keys}
     assert {
         "raw_orders",
         "orders_parquet",
@@ -49,7 +53,7 @@ def test_cli_materialises_one_partition_and_its_checks(cli_env, stand_in):
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "RUN_SUCCESS" in done.stderr
-    assert done.stderr.count("ASSET_CHECK_EVALUATION") == 3 and "did not pass" not in done.stderr
+    assert done.stderr.count("ASSET_CHECK_EVALUATION") == 4 and "did not pass" not in done.stderr
     assert warehouse_counts(cli_env) == (120, 120)
 
 
@@ -60,7 +64,7 @@ def test_cli_partition_range_is_one_run_with_full_pages(cli_env, stand_in):
     assert done.stderr.count("RUN_SUCCESS") == 1
     assert stand_in.count(path="/api/v3/klines") == 2 * 3  # 2,880 candles a symbol: 3 pages each
     assert warehouse_counts(cli_env) == (2 * 2880, 2 * 2880)
-    assert done.stderr.count("ASSET_CHECK_EVALUATION") == 3 * 48 and "did not pass" not in done.stderr
+    assert done.stderr.count("ASSET_CHECK_EVALUATION") == 4 * 48 and "did not pass" not in done.stderr
 
 
 def test_cli_fetches_orders_with_keys_from_the_environment(cli_env, stand_in, credentials, tmp_path):

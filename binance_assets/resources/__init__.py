@@ -21,6 +21,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "symbols": TrackedSymbols(symbols=settings.for_resource("BINANCE_SYMBOLS")),
         "exchange": BinanceExchange(
             api_url=settings.for_resource("BINANCE_API_URL"),
+            stream_url=settings.for_resource("BINANCE_STREAM_URL"),
             # Only the account's orders need these; unset, every public asset still works.
             api_key=settings.first_set("BINANCE_API_KEY"),
             api_secret=settings.first_set("BINANCE_API_SECRET"),

@@ -110,6 +110,11 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
         return self.url or embedded_clickhouse_url()
 
     @property
+    def embedded(self) -> bool:
+        """The in-process chdb engine: one process may open its path at a time."""
+        return self.dsn.startswith("chdb:")
+
+    @property
     def client(self) -> Client:
         if self._client is None:
             self._client = self._open()

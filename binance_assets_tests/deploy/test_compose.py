@@ -40,14 +40,15 @@ ENV_EXAMPLE = REPO / "deploy" / ".env.example"
 PACKAGE_DIR = REPO / "binance_assets"
 
 INFRA_SERVICES = {"postgres", "clickhouse", "localstack"}
-PROJECT_SERVICES = {"setup", "code-server", "webserver", "daemon"}
+PROJECT_SERVICES = {"setup", "code-server", "webserver", "daemon", "stream"}
 DAGSTER_SERVICES = {"code-server", "webserver", "daemon"}
-# Services that execute project code (runs execute in the code server).
-APP_SERVICES = {"setup", "code-server"}
+# Services that execute project code (runs execute in the code server; the stream is its own process).
+APP_SERVICES = {"setup", "code-server", "stream"}
 
 # The environment contract of binance_assets (variables its code reads).
 CONTRACT_VARS = {
     "BINANCE_API_URL",
+    "BINANCE_STREAM_URL",
     "BINANCE_SYMBOLS",
     "BINANCE_API_KEY",
     "BINANCE_API_SECRET",
@@ -503,6 +504,17 @@ def test_start_up_order_follows_the_contract():
         for dep, condition in deps.items():
             assert actual.get(dep) == condition, f"{name} must wait for {dep} ({condition}), got {actual.get(dep)}"
     assert SERVICES["setup"].get("restart") == "no"  # a string: YAML 1.1 reads bare `no` as false
+
+
+def test_the_stream_runs_after_setup_and_restarts_when_it_fails():
+    stream = SERVICES["stream"]
+    assert _service_argv("stream") == ["binance-assets", "stream"]
+    assert depends_on(stream) == {"setup": "service_completed_successfully"}  # the tables exist first
+    assert stream.get("restart") == "on-failure"  # exit 1 (a gap it could not fill) restarts it; SIGTERM's 0 not
+    assert service_env(stream)["BINANCE_STREAM_URL"] == "wss://stream.binance.com:9443"
+    # SIGTERM writes what it holds; Docker's default 10 s before SIGKILL is tight for a slow warehouse.
+    grace = re.fullmatch(r"(\d+)s", str(stream.get("stop_grace_period", "10s")))
+    assert grace and int(grace.group(1)) >= 20
 
 
 def test_every_healthcheck_has_a_test_command():

@@ -51,6 +51,7 @@ def test_the_job_runs_the_whole_klines_pipeline_with_its_checks():
         "klines_parquet_klines_complete",
         "klines_parquet_klines_ohlc_valid",
         "clickhouse_klines_klines_reconciled",
+        "clickhouse_klines_klines_stream_agrees",
     }
 
 

@@ -27,8 +27,11 @@ CLEAN_COLUMNS = [
 REST, ARCHIVE, STREAM = "rest", "archive", "stream"
 
 
-def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int, source: str = REST) -> pl.DataFrame:
-    """The clean klines of one symbol-hour from the exchange's rows (kept in open-time order)."""
+def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int | None, source: str = REST) -> pl.DataFrame:
+    """The clean klines of one symbol-hour from the exchange's rows (kept in open-time order).
+
+    ``fetched_at_ms`` None: each candle's own close time, the version of the live stream's rows, below
+    that of any batch fetch (see ``defs/klines/live``)."""
     frame = pl.DataFrame(
         [row[:12] for row in rows],
         schema={
@@ -40,7 +43,7 @@ def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int, source: str 
     frame = exact_decimals(frame, DECIMAL_COLUMNS, f"{symbol} klines")
     frame = frame.with_columns(
         trading_pair=pl.lit(symbol, pl.String),
-        fetched_at=pl.lit(fetched_at_ms, pl.Int64),
+        fetched_at=pl.col("close_time") if fetched_at_ms is None else pl.lit(fetched_at_ms, pl.Int64),
         source=pl.lit(source, pl.String),
     )
     frame = ms_timestamps(frame, ["open_time", "close_time", "fetched_at"])

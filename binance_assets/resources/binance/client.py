@@ -25,7 +25,8 @@ from binance_assets.resources.binance.limits import (
     retry_after_s,
     retrying,
 )
-from binance_assets.settings import DEFAULTS, FALSE_WORDS, TESTNET_API_URL, TRUE_WORDS
+from binance_assets.resources.binance.websocket import MarketStream, kline_stream_names
+from binance_assets.settings import DEFAULTS, FALSE_WORDS, TESTNET_API_URL, TESTNET_STREAM_URL, TRUE_WORDS
 
 KLINES_PAGE = 1000
 KLINE_WEIGHT = 2
@@ -39,6 +40,7 @@ DEPTH_WEIGHTS = ((100, 5), (500, 25), (1000, 50), (5000, 250))
 UNKNOWN_SYMBOL = -1121
 TRADING = "TRADING"
 DEFAULT_API_URL = DEFAULTS["BINANCE_API_URL"]
+DEFAULT_STREAM_URL = DEFAULTS["BINANCE_STREAM_URL"]
 
 
 def depth_weight(limit: int) -> int:
@@ -57,10 +59,12 @@ class BinanceExchange(dg.ConfigurableResource):
 
     ``api_key`` / ``api_secret`` (``BINANCE_API_KEY`` / ``BINANCE_API_SECRET``) are needed only by
     the account's orders; give them as ``dg.EnvVar`` so their values never enter the definitions.
-    ``testnet`` (``BINANCE_TESTNET=1``) points the default URL at the Spot testnet.
+    ``testnet`` (``BINANCE_TESTNET=1``) points the default URLs at the Spot testnet. Websocket
+    market streams come from ``stream_url`` (``BINANCE_STREAM_URL``, see ``market_stream``).
     """
 
     api_url: str = DEFAULT_API_URL
+    stream_url: str = DEFAULT_STREAM_URL
     api_key: str | None = None
     api_secret: str | None = None
     testnet: str = "0"
@@ -107,6 +111,23 @@ class BinanceExchange(dg.ConfigurableResource):
         if self.on_testnet and self.api_url.rstrip("/") == DEFAULT_API_URL:
             return TESTNET_API_URL
         return self.api_url.rstrip("/")
+
+    @property
+    def stream_base_url(self) -> str:
+        """BINANCE_STREAM_URL (``ws://`` or ``wss://``); with BINANCE_TESTNET=1 and no explicit URL, the testnet's."""
+        url = self.stream_url.strip().rstrip("/")
+        if not url.startswith(("ws://", "wss://")):
+            raise ConfigurationError(
+                f"BINANCE_STREAM_URL={self.stream_url!r} is not a websocket URL: set {DEFAULT_STREAM_URL} "
+                "(or wss://data-stream.binance.vision, which serves market data only)."
+            )
+        if self.on_testnet and url == DEFAULT_STREAM_URL:
+            return TESTNET_STREAM_URL
+        return url
+
+    def market_stream(self, symbols: list[str], log: logging.Logger | None = None, **options) -> MarketStream:
+        """One combined websocket connection carrying the 1-minute kline stream of every symbol."""
+        return MarketStream(self.stream_base_url, kline_stream_names(symbols), log or self._log, **options)
 
     def require_credentials(self, what: str = "Account orders") -> None:
         """Fail with a message naming BINANCE_API_KEY / BINANCE_API_SECRET when they are not set."""
@@ -189,9 +210,18 @@ class BinanceExchange(dg.ConfigurableResource):
 
     def server_now_ms(self) -> int:
         """The exchange's clock (one ``/api/v3/time`` call per run): candles close by its time, not ours."""
+        return self.to_server_ms(time.time())
+
+    def to_server_ms(self, local_s: float) -> int:
+        """A moment of the local clock (``time.time()``) on the exchange's clock."""
         if self._clock_offset_ms is None:
             self._measure_clock_offset()
-        return int(time.time() * 1000) + self._clock_offset_ms
+        return int(local_s * 1000) + self._clock_offset_ms
+
+    def sync_clock(self) -> int:
+        """Measure the exchange's clock again (a long-running process drifts); returns its now."""
+        self._measure_clock_offset()
+        return self.server_now_ms()
 
     def signed_call(self, endpoint: str, weight: int, method_name: str, **params) -> Any:
         """One USER_DATA request: clock skew (-1021) re-syncs with ``/api/v3/time`` and retries once;

@@ -3,23 +3,19 @@ code location (``LAKE_URL=s3://…``), runs launched in subprocesses as ``dagste
 
 import logging
 import time
-from pathlib import Path
 
 import clickhouse_connect
 import dagster as dg
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
-from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time, poll_for_finished_run
-from dagster._core.workspace.load_target import ModuleTarget
+from dagster._core.test_utils import freeze_time, poll_for_finished_run
 from dagster._daemon.sensor import execute_sensor_iteration
 
 from binance_assets.defs.loads.s3_sensor import RUN_KEY_TAG, SENSOR_NAME
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.sqs import NotificationQueue
 from binance_assets.setup import setup_lake
-from binance_assets_tests.harness import Pipeline
+from binance_assets_tests.harness import Pipeline, daemon_workspace
 from binance_assets_tests.s3_lake import LAKE_URL
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def tick(workspace) -> None:
@@ -42,16 +38,7 @@ def test_daemon_tick_creates_the_load_run_and_the_next_tick_empties_the_queue(aw
         "2024-02-29-00:00", last="2024-02-29-01:00", selection=files
     )
 
-    target = ModuleTarget(
-        module_name="binance_assets.definitions",
-        attribute="defs",
-        working_directory=str(REPO),
-        location_name="binance_assets",
-    )
-    with (
-        dg.instance_for_test(synchronous_run_coordinator=True) as instance,
-        create_test_daemon_workspace_context(target, instance) as workspace,
-    ):
+    with daemon_workspace() as (instance, workspace):
         tick(workspace)
 
         [run] = instance.get_runs()
