@@ -3,11 +3,10 @@
 import secrets
 import time
 
-import clickhouse_connect
 import dagster as dg
 import pytest
 
-from binance_assets_tests.harness import STAND_IN_NOW_MS, Pipeline
+from binance_assets_tests.harness import ARCHIVE_NOW_MS, STAND_IN_NOW_MS, Pipeline
 from binance_stand_in import ExchangeStandIn
 
 pytest_plugins = ["binance_assets_tests.s3_lake"]
@@ -25,17 +24,21 @@ def pipeline(stand_in, tmp_path) -> Pipeline:
 
 
 @pytest.fixture
+def archive_stand_in():
+    """A stand-in at ARCHIVE_NOW_MS: its bulk archive holds every month and day up to 2025-03-04."""
+    with ExchangeStandIn(symbols=("BTCUSDT", "ETHUSDT"), now_ms=ARCHIVE_NOW_MS) as exchange:
+        yield exchange
+
+
+@pytest.fixture
+def archive_pipeline(archive_stand_in, tmp_path) -> Pipeline:
+    return Pipeline(archive_stand_in, tmp_path)
+
+
+@pytest.fixture
 def clickhouse_query(pipeline):
     """Run a query against the pipeline's embedded ClickHouse, releasing the engine afterwards."""
-
-    def query(sql: str, **parameters):
-        client = clickhouse_connect.get_client(dsn=pipeline.clickhouse_url)
-        try:
-            return client.query(sql, parameters=parameters).result_rows
-        finally:
-            client.close()
-
-    return query
+    return pipeline.query
 
 
 @pytest.fixture

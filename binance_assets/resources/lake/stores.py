@@ -28,6 +28,9 @@ class LakeStore(Protocol):
 
     def delete(self, path: str) -> None: ...
 
+    def files_under(self, prefix: str) -> list[str]:
+        """The relative paths of every object under the folder ``prefix``, sorted."""
+
     def uri(self, path: str) -> str: ...
 
     @contextmanager
@@ -67,6 +70,14 @@ class LocalStore:
 
     def delete(self, path: str) -> None:
         self._path(path).unlink(missing_ok=True)
+
+    def files_under(self, prefix: str) -> list[str]:
+        folder = self._path(prefix)
+        return sorted(
+            p.relative_to(self.root).as_posix()
+            for p in folder.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-")
+        )
 
     def uri(self, path: str) -> str:
         return str(self._path(path))
@@ -136,6 +147,14 @@ class S3Store:
     def delete(self, path: str) -> None:
         with self._calls(path):
             self.client.delete_object(Bucket=self.bucket, Key=self.key(path))
+
+    def files_under(self, prefix: str) -> list[str]:
+        folder = self.key(prefix.rstrip("/")) + "/"
+        paths = []
+        with self._calls(prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder):
+                paths.extend(self.relative(self.bucket, entry["Key"]) for entry in page.get("Contents", []))
+        return sorted(paths)
 
     def uri(self, path: str) -> str:
         return f"s3://{self.bucket}/{self.key(path)}"
