@@ -10,12 +10,18 @@ from binance_assets.settings import PARTITION_FORMAT
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
+# Run tags that make one run cover a range of partitions (a single-run backfill).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 __all__ = [
     "HOUR_MS",
     "MINUTE_MS",
     "PARTITION_FORMAT",
+    "RANGE_END_TAG",
+    "RANGE_START_TAG",
     "hour_key",
+    "hours_target",
     "hourly_partitions",
     "hours_in",
     "parse_hour",
@@ -54,3 +60,11 @@ def hours_in(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) 
     window = context.partition_time_window
     start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
     return [start + timedelta(hours=i) for i in range(int((end - start) / timedelta(hours=1)))]
+
+
+def hours_target(first: datetime, last: datetime) -> dict:
+    """``RunRequest`` arguments for the hours ``first``..``last``: one partition, or the range as one run."""
+    first_key, last_key = first.strftime(PARTITION_FORMAT), last.strftime(PARTITION_FORMAT)
+    if first_key == last_key:
+        return {"partition_key": first_key, "tags": {}}
+    return {"partition_key": None, "tags": {RANGE_START_TAG: first_key, RANGE_END_TAG: last_key}}

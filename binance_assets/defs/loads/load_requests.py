@@ -13,10 +13,8 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from binance_assets.lib.partitions import PARTITION_FORMAT
+from binance_assets.lib.partitions import PARTITION_FORMAT, hours_target
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 LAKE_FILES_TAG = "binance_assets/lake_files"
 
 
@@ -46,15 +44,12 @@ class PlannedLoad:
         return f"{self.dataset} {span} {digest}"
 
     def run_request(self) -> dg.RunRequest:
-        first, last = (h.strftime(PARTITION_FORMAT) for h in (self.hours[0], self.hours[-1]))
-        tags = {LAKE_FILES_TAG: str(len(self.identities))}
-        if first != last:
-            tags |= {RANGE_START_TAG: first, RANGE_END_TAG: last}
+        target = hours_target(self.hours[0], self.hours[-1])
         return dg.RunRequest(
             run_key=self.run_key,
             asset_selection=[self.asset_key],
-            partition_key=first if first == last else None,
-            tags=tags,
+            partition_key=target["partition_key"],
+            tags={LAKE_FILES_TAG: str(len(self.identities)), **target["tags"]},
         )
 
 
