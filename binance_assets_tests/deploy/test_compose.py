@@ -48,6 +48,8 @@ APP_SERVICES = {"setup", "code-server"}
 # The environment contract of binance_assets (variables its code reads).
 CONTRACT_VARS = {
     "BINANCE_API_URL",
+    "BINANCE_ARCHIVE_URL",
+    "KLINES_SOURCE",
     "BINANCE_SYMBOLS",
     "BINANCE_API_KEY",
     "BINANCE_API_SECRET",
