@@ -20,6 +20,7 @@ __all__ = [
     "PARTITION_FORMAT",
     "RANGE_END_TAG",
     "RANGE_START_TAG",
+    "contiguous_spans",
     "hour_key",
     "hours_target",
     "hourly_partitions",
@@ -68,3 +69,14 @@ def hours_target(first: datetime, last: datetime) -> dict:
     if first_key == last_key:
         return {"partition_key": first_key, "tags": {}}
     return {"partition_key": None, "tags": {RANGE_START_TAG: first_key, RANGE_END_TAG: last_key}}
+
+
+def contiguous_spans(hours: list[datetime]) -> list[list[datetime]]:
+    """Sorted distinct hours cut into runs of consecutive hours."""
+    spans: list[list[datetime]] = []
+    for hour in sorted(set(hours)):
+        if spans and hour - spans[-1][-1] == timedelta(hours=1):
+            spans[-1].append(hour)
+        else:
+            spans.append([hour])
+    return spans

@@ -3,7 +3,8 @@ files are re-uploaded); this sensor notices and re-runs exactly the hours of a r
 
 Once a day it re-reads the ``.CHECKSUM`` of every archive file the lake holds (one small request
 each, no request weight). When the archive lists another hash than the lake's copy has, it
-requests one ``klines_job`` run over that file's hours, for that file's symbol only; the run
+requests a ``klines_job`` run over that file's hours (those ``raw_klines`` holds: a file used for
+part of a range re-runs that part), for that file's symbol only; the run
 downloads the new file, keeps the old one beside it (``superseded/``) and rewrites the hours, and
 ClickHouse keeps the newer fetch of every candle. A pass that does not fit in one tick carries on
 at the next (the cursor remembers where it stopped); the run key (file and new hash) makes sure
@@ -17,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from binance_assets.defs.klines.archive import StoredFile, stored_file, stored_markers
+from binance_assets.defs.klines.raw import raw_klines
 from binance_assets.defs.klines.schedules import klines_job
-from binance_assets.lib.partitions import hourly_partitions, hours_target, parse_hour
+from binance_assets.lib.partitions import PARTITION_FORMAT, contiguous_spans, hours_target
 from binance_assets.lib.schedules import default_sensor_status
 from binance_assets.resources.binance import BinanceArchive
 from binance_assets.resources.lake import LakeResource
@@ -31,20 +33,24 @@ TICK_BUDGET_S = 40.0
 TICK_EVERY_S = 15 * 60
 
 
-def reupload_request(file: StoredFile, listed_sha256: str) -> dg.RunRequest | None:
-    """One klines_job run over the file's hours (within the partitions), for its symbol only."""
-    first_partition = parse_hour(hourly_partitions.get_first_partition_key())
-    first = max(file.ref.period.start, first_partition)
-    last = file.ref.period.end - timedelta(hours=1)
-    if first > last:
-        return None
-    target = hours_target(first, last)
-    return dg.RunRequest(
-        run_key=f"{file.ref.name} sha256={listed_sha256}",
-        partition_key=target["partition_key"],
-        tags={REUPLOAD_TAG: file.ref.name, **target["tags"]},
-        run_config={"resources": {"symbols": {"config": {"symbols": file.ref.symbol}}}},
-    )
+def reupload_requests(file: StoredFile, listed_sha256: str, materialized: set[str]) -> list[dg.RunRequest]:
+    """klines_job runs over the file's hours that raw_klines holds, for the file's symbol only: one run per
+    stretch of consecutive hours (usually the whole file)."""
+    period, hour = file.ref.period, timedelta(hours=1)
+    hours = [period.start + i * hour for i in range(int((period.end - period.start) / hour))]
+    held = [h for h in hours if h.strftime(PARTITION_FORMAT) in materialized]
+    requests = []
+    for span in contiguous_spans(held):
+        target = hours_target(span[0], span[-1])
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{file.ref.name} sha256={listed_sha256} {span[0]:%Y-%m-%d-%H:%M}",
+                partition_key=target["partition_key"],
+                tags={REUPLOAD_TAG: file.ref.name, **target["tags"]},
+                run_config={"resources": {"symbols": {"config": {"symbols": file.ref.symbol}}}},
+            )
+        )
+    return requests
 
 
 def _cursor(raw: str | None, today: str) -> str:
@@ -73,7 +79,7 @@ def klines_archive_reuploads(
         return dg.SkipReason(f"Every archive file in the lake was checked today ({today}).")
     markers = [marker for marker in stored_markers(lake) if marker > after]
     deadline = time.monotonic() + TICK_BUDGET_S
-    requests, checked, position = [], 0, after
+    requests, replaced, checked, position, materialized = [], 0, 0, after, None
     for marker in markers:
         if time.monotonic() > deadline:
             break
@@ -87,11 +93,13 @@ def klines_archive_reuploads(
             context.log.warning(
                 f"{file.ref.name} was replaced in the archive: sha256 {file.sha256} in the lake, {listed} now."
             )
-            request = reupload_request(file, listed)
-            requests += [request] if request else []
+            if materialized is None:
+                materialized = context.instance.get_materialized_partitions(raw_klines.key)
+            requests += reupload_requests(file, listed, materialized)
+            replaced += 1
     done = checked == len(markers)
     context.log.info(
-        f"{checked} archive file(s) checked, {len(requests)} replaced; "
+        f"{checked} archive file(s) checked, {replaced} replaced ({len(requests)} run(s) requested); "
         + ("today's pass is complete." if done else f"{len(markers) - checked} left for the next tick.")
     )
     cursor = json.dumps({"day": today, "after": position, "done": done})

@@ -1,8 +1,8 @@
 """Which source each stretch of a klines range comes from (``KLINES_SOURCE``).
 
-``auto``: a month wholly inside the range that has ended on the exchange's clock comes from its
-monthly archive file; every other day that has ended comes from its daily file; the day still
-running (and anything later) from REST. A file the archive does not have (404: not published yet,
+``auto``: a month that has ended on the exchange's clock comes from its monthly archive file when
+the range covers at least a week of it (only the range's hours are written); every other day that
+has ended comes from its daily file; the day still running (and anything later) from REST. A file the archive does not have (404: not published yet,
 or a symbol it lacks) falls back a step: a month to its days, a day to REST. ``archive`` follows
 the same plan but a day that has not ended, or a day file the archive lacks, is an error.
 ``rest``: the whole range from REST.
@@ -15,6 +15,10 @@ from binance_assets.errors import ConfigurationError
 from binance_assets.resources.binance.archive_files import ArchivePeriod
 
 AUTO, REST_ONLY, ARCHIVE_ONLY = "auto", "rest", "archive"
+DAY_MS = 86_400_000
+# From a week of a month on, one monthly file (~2 requests, a few MB) beats a daily file per day
+# (2 requests each, latency-bound); below it the daily files move less data.
+MONTHLY_FILE_FROM_MS = 7 * DAY_MS
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,9 @@ def plan(start_ms: int, end_ms: int, now_ms: int, source: str) -> list[Span]:
     spans: list[Span] = []
     month = ArchivePeriod.month_of(_moment(start_ms))
     while month.start_ms < end_ms:
-        if start_ms <= month.start_ms and month.end_ms <= min(end_ms, now_ms):
-            spans.append(Span(month.start_ms, month.end_ms, month))
+        low, high = max(month.start_ms, start_ms), min(month.end_ms, end_ms)
+        if month.end_ms <= now_ms and high - low >= MONTHLY_FILE_FROM_MS:
+            spans.append(Span(low, high, month))
         else:
             spans.extend(_days(month, start_ms, end_ms, now_ms))
         month = ArchivePeriod.month_of(month.end)

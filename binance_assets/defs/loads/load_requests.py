@@ -9,11 +9,11 @@ run while a re-upload (new ETag / sequencer) does — a run_key deduplicates for
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 
-from binance_assets.lib.partitions import PARTITION_FORMAT, hours_target
+from binance_assets.lib.partitions import PARTITION_FORMAT, contiguous_spans, hours_target
 
 LAKE_FILES_TAG = "binance_assets/lake_files"
 
@@ -51,17 +51,6 @@ class PlannedLoad:
             partition_key=target["partition_key"],
             tags={LAKE_FILES_TAG: str(len(self.identities)), **target["tags"]},
         )
-
-
-def contiguous_spans(hours: list[datetime]) -> list[list[datetime]]:
-    """Sorted distinct hours cut into runs of consecutive hours."""
-    spans: list[list[datetime]] = []
-    for hour in sorted(set(hours)):
-        if spans and hour - spans[-1][-1] == timedelta(hours=1):
-            spans[-1].append(hour)
-        else:
-            spans.append([hour])
-    return spans
 
 
 def plan_loads(files: list[LakeFile], load_keys: dict[str, dg.AssetKey]) -> list[PlannedLoad]:

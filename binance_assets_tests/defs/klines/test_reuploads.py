@@ -65,3 +65,15 @@ def test_a_reupload_is_detected_and_only_its_hours_rerun_keeping_the_old_file(ar
 
     assert isinstance(tick(archive_pipeline, found.cursor), dg.SkipReason)  # today's pass is done
     assert not tick(archive_pipeline).run_requests  # the next pass: the lake holds what the archive lists
+
+
+def test_a_replaced_month_used_for_part_of_a_range_reruns_that_part_only(archive_pipeline, archive_stand_in):
+    archive_pipeline.materialize("2025-02-10-00:00", last="2025-02-16-23:00", selection=["raw_klines"])  # a week
+    assert [r.path.rsplit("/", 1)[1] for r in archive_stand_in.requests if r.path.endswith(".zip")] == [
+        "BTCUSDT-1m-2025-02.zip"
+    ]
+    archive_stand_in.reupload_archive("BTCUSDT", "2025-02")
+
+    (request,) = tick(archive_pipeline).run_requests
+
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2025-02-10-00:00", "2025-02-16-23:00")

@@ -18,7 +18,7 @@ def described(spans: list[Span]) -> list[tuple]:
 NOW = at("2025-03-05-12:00")
 
 
-def test_auto_takes_whole_months_then_days_then_rest_for_the_running_day():
+def test_auto_takes_ended_months_then_days_then_rest_for_the_running_day():
     spans = plan(at("2025-01-31-22:00"), at("2025-03-05-12:00"), NOW, "auto")
 
     assert described(spans) == [
@@ -29,6 +29,10 @@ def test_auto_takes_whole_months_then_days_then_rest_for_the_running_day():
         ("2025-03-03", at("2025-03-03-00:00"), at("2025-03-04-00:00")),
         ("2025-03-04", at("2025-03-04-00:00"), at("2025-03-05-00:00")),
         ("rest", at("2025-03-05-00:00"), at("2025-03-05-12:00")),  # the day still running
+    ]
+    # A week or more of an ended month: its monthly file, for the range's hours only.
+    assert described(plan(at("2025-01-20-05:00"), at("2025-02-01-00:00"), NOW, "auto")) == [
+        ("2025-01", at("2025-01-20-05:00"), at("2025-02-01-00:00"))
     ]
     assert described(plan(at("2025-01-31-22:00"), at("2025-02-02-00:00"), NOW, "rest")) == [
         ("rest", at("2025-01-31-22:00"), at("2025-02-02-00:00"))
