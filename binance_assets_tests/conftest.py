@@ -12,10 +12,15 @@ from binance_stand_in import ExchangeStandIn
 pytest_plugins = ["binance_assets_tests.s3_lake"]
 
 
+def serving(now_ms: int):
+    """The stand-in with BTCUSDT and ETHUSDT, its market clock fixed at ``now_ms``, for one test."""
+    with ExchangeStandIn(symbols=("BTCUSDT", "ETHUSDT"), now_ms=now_ms) as exchange:
+        yield exchange
+
+
 @pytest.fixture
 def stand_in():
-    with ExchangeStandIn(symbols=("BTCUSDT", "ETHUSDT"), now_ms=STAND_IN_NOW_MS) as exchange:
-        yield exchange
+    yield from serving(STAND_IN_NOW_MS)
 
 
 @pytest.fixture
@@ -26,8 +31,7 @@ def pipeline(stand_in, tmp_path) -> Pipeline:
 @pytest.fixture
 def archive_stand_in():
     """A stand-in at ARCHIVE_NOW_MS: its bulk archive holds every month and day up to 2025-03-04."""
-    with ExchangeStandIn(symbols=("BTCUSDT", "ETHUSDT"), now_ms=ARCHIVE_NOW_MS) as exchange:
-        yield exchange
+    yield from serving(ARCHIVE_NOW_MS)
 
 
 @pytest.fixture
