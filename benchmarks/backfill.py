@@ -63,6 +63,13 @@ SYMBOLS = (
 )
 
 
+def market_now_ms(last_hour: datetime) -> int:
+    """The stand-in's clock: a day after the month of the range's last hour ended, so every candle of the
+    range is closed and every month it touches is in the archive, as for any backfill of history."""
+    month_end = (last_hour.replace(day=1, hour=0) + timedelta(days=32)).replace(day=1)
+    return int((month_end + timedelta(days=1)).timestamp() * 1000)
+
+
 @dataclass(frozen=True)
 class Case:
     """What one row measures besides the variant: the klines source, how many symbols, the latency."""
@@ -236,7 +243,7 @@ def run_once(
     real: bool, last_hour: datetime, variant: Variant, postgres_url: str | None, keep: bool, case: Case = Case()
 ) -> dict:
     hours = int((last_hour - FIRST_HOUR) / timedelta(hours=1)) + 1
-    now_ms = int((last_hour + timedelta(days=1)).timestamp() * 1000)
+    now_ms = market_now_ms(last_hour)
     work = Path(tempfile.mkdtemp(prefix="binance-bench-"))
     module, select = ("binance_assets.definitions", "group:klines") if real else ("benchmarks.null_pipeline", "*")
     if case.fetch_only:
