@@ -39,7 +39,7 @@ def test_every_raw_and_clean_path_lands_in_s3_with_the_local_layout(bucket, stan
     remote = s3_objects("lake/")
     # raw + clean, 2 symbols, 2 hours, file + _SUCCESS; and the day's archive file of each symbol, kept as sent
     assert sorted(remote) == sorted(local) and len(local) == 2 * 2 * 2 * 2 + 2 * 3
-    archived = LakeResource(url=LAKE_URL).files_under("raw/klines_archive")
+    archived = sorted(LakeResource(url=LAKE_URL).store.paths_under("raw/klines_archive"))
     assert archived == sorted(p for p in local if p.startswith("raw/klines_archive/")) and len(archived) == 6
     for path, data in local.items():  # the same content; only the fetch time differs between the two runs
         if path.endswith((".json", ".zip", ".CHECKSUM")):

@@ -79,11 +79,11 @@ class StoredFile:
 
 def stored_markers(lake: LakeResource) -> list[str]:
     """The ``_SUCCESS`` of every current archive file in the lake (superseded copies excluded), in path order."""
-    return [
+    return sorted(
         path
-        for path in lake.files_under(archive_root(KLINES.name))
+        for path in lake.store.paths_under(archive_root(KLINES.name))
         if path.endswith(f"/{SUCCESS_MARKER}") and f"/{SUPERSEDED}/" not in path
-    ]
+    )
 
 
 def stored_file(lake: LakeResource, marker: str) -> StoredFile:

@@ -39,8 +39,8 @@ def raw_klines(
     archive: BinanceArchive,
     lake: LakeResource,
 ) -> dg.MaterializeResult:
+    hours = hours_in(context)  # a bad partition range fails here, before any request
     source = archive.source
-    hours = hours_in(context)
     started = time.perf_counter()
     start_ms, end_ms = to_ms(hours[0]), to_ms(hours[-1]) + HOUR_MS
     if source == ARCHIVE_ONLY:  # no REST at all: the archive needs no key, weight or exchange clock

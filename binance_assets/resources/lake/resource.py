@@ -58,10 +58,6 @@ class LakeResource(dg.ConfigurableResource):
             self.store.put(f"{folder}/{name}", data)
         self.store.put(marker, json.dumps(manifest, sort_keys=True).encode())
 
-    def files_under(self, folder: str) -> list[str]:
-        """Every file under ``folder`` (complete or not), sorted."""
-        return self.store.files_under(folder)
-
     def append_to_partition(self, path: str, data: bytes, entry: dict) -> dict:
         """Add one file to a partition folder that grows while its hour runs (order-book snapshots).
 

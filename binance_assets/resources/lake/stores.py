@@ -18,6 +18,7 @@ from binance_assets.errors import ConfigurationError
 from binance_assets.resources.aws import aws_errors, error_code
 
 MISSING_OBJECT = {"NoSuchKey", "404", "NotFound"}
+TEMPORARY_PREFIX = ".tmp-"
 
 
 class LakeStore(Protocol):
@@ -28,8 +29,8 @@ class LakeStore(Protocol):
 
     def delete(self, path: str) -> None: ...
 
-    def files_under(self, prefix: str) -> list[str]:
-        """The relative paths of every object under the folder ``prefix``, sorted."""
+    def paths_under(self, prefix: str) -> Iterator[str]:
+        """The paths of every object under ``prefix`` (a folder path)."""
 
     def uri(self, path: str) -> str: ...
 
@@ -71,13 +72,12 @@ class LocalStore:
     def delete(self, path: str) -> None:
         self._path(path).unlink(missing_ok=True)
 
-    def files_under(self, prefix: str) -> list[str]:
-        folder = self._path(prefix)
-        return sorted(
-            p.relative_to(self.root).as_posix()
-            for p in folder.rglob("*")
-            if p.is_file() and not p.name.startswith(".tmp-")
-        )
+    def paths_under(self, prefix: str) -> Iterator[str]:
+        skip = len(str(self.root)) + 1  # os.walk yields folders under the root as given
+        for folder, _, files in os.walk(self._path(prefix)):
+            for name in files:
+                if not name.startswith(TEMPORARY_PREFIX):
+                    yield f"{folder[skip:]}/{name}"
 
     def uri(self, path: str) -> str:
         return str(self._path(path))
@@ -148,13 +148,14 @@ class S3Store:
         with self._calls(path):
             self.client.delete_object(Bucket=self.bucket, Key=self.key(path))
 
-    def files_under(self, prefix: str) -> list[str]:
-        folder = self.key(prefix.rstrip("/")) + "/"
-        paths = []
+    def paths_under(self, prefix: str) -> Iterator[str]:
         with self._calls(prefix):
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder):
-                paths.extend(self.relative(self.bucket, entry["Key"]) for entry in page.get("Contents", []))
-        return sorted(paths)
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.key(prefix.rstrip("/") + "/")
+            )
+            for page in pages:
+                for entry in page.get("Contents", []):
+                    yield self.relative(self.bucket, entry["Key"])
 
     def uri(self, path: str) -> str:
         return f"s3://{self.bucket}/{self.key(path)}"

@@ -65,7 +65,7 @@ def test_decimals_arrive_in_clickhouse_exactly_as_the_exchange_sent_them(pipelin
 
 
 def test_a_range_backfill_fetches_full_pages_and_checks_every_hour(pipeline, stand_in, clickhouse_query):
-    pipeline.symbols, pipeline.klines_source = "BTCUSDT,ETHUSDT", "rest"  # REST paging (the archive: test_raw.py)
+    pipeline.symbols, pipeline.klines_source = "BTCUSDT,ETHUSDT", "rest"  # REST paging (the archive: test_fetch.py)
     result = pipeline.materialize("2024-02-26-00:00", last="2024-02-28-23:00")  # 72 hours, 4,320 candles a symbol
 
     assert stand_in.count(path="/api/v3/klines") == 2 * 5

@@ -1,4 +1,4 @@
-"""raw_klines from Binance's bulk archive (KLINES_SOURCE): checksummed monthly and daily files, REST only
+"""raw_klines fetched from Binance's bulk archive (KLINES_SOURCE): checksummed monthly and daily files, REST only
 for the edge, against the stand-in's archive and REST over HTTP."""
 
 import hashlib
