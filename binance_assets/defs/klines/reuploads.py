@@ -54,9 +54,13 @@ def reupload_requests(file: StoredFile, listed_sha256: str, materialized: set[st
 
 
 def _cursor(raw: str | None, today: str) -> str:
-    """Where today's pass stopped ("" = from the start); None once it is done."""
-    state = json.loads(raw) if raw else {}
-    if state.get("day") != today:
+    """Where today's pass stopped ("" = from the start); None once it is done. An unreadable cursor
+    starts the pass again: checking a file twice costs one small request."""
+    try:
+        state = json.loads(raw) if raw else {}
+    except ValueError:
+        state = {}
+    if not isinstance(state, dict) or state.get("day") != today:
         return ""
     return None if state.get("done") else state.get("after", "")
 
