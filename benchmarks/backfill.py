@@ -3,6 +3,9 @@
     uv run --locked python benchmarks/backfill.py                  # 30 days, then 17 months
     uv run --locked python benchmarks/backfill.py --ranges 30d     # one range
     uv run --locked python benchmarks/backfill.py --ranges 30d --variants all     # + ways to lower the floor
+    uv run --locked python benchmarks/backfill.py --ranges 30d --sources rest,auto --symbols 1,10 --latency 0.05
+    uv run --locked python benchmarks/backfill.py --ranges 17m --sources rest,auto --symbols 1,10 --latency 0.05 \
+        --fetch-only                                               # raw_klines only: REST vs the bulk archive
 
 Each figure is one ``dagster asset materialize --partition-range`` run (BTCUSDT, fresh lake,
 ClickHouse and DAGSTER_HOME with the repo's dagster.yaml) against the exchange stand-in with zero
@@ -10,6 +13,12 @@ latency: wall time, kline requests, weight, 429s, peak RSS (largest process, and
 tree), then the same CLI run of ``benchmarks/null_pipeline.py`` (same assets, checks, partitions and
 backfill policy; bodies that do nothing). Each run is verified, not just timed: every hour's checks
 must pass and ClickHouse must hold every candle once.
+
+``--sources`` compares ``KLINES_SOURCE`` values (rest: 1000-candle REST pages; auto: the bulk archive for
+published months and days), ``--symbols`` the number of symbols, ``--latency`` adds seconds to every
+stand-in answer (REST and archive alike), ``--fetch-only`` runs ``raw_klines`` alone (and the null
+pipeline's ``raw_klines``). Each row then also shows the fetch's own time (the raw step, without
+Dagster's bookkeeping), the archive files and bytes downloaded, and the REST kline requests.
 
 ``--variants`` repeats both pipelines with each legitimate way to lower the floor that Dagster
 offers: the in-process executor (no process per step), one planned event per asset instead
@@ -42,6 +51,39 @@ DAGSTER = str(Path(sys.executable).parent / "dagster")
 FIRST_HOUR = datetime(2024, 1, 1, tzinfo=UTC)
 RANGES = {"30d": FIRST_HOUR + timedelta(days=30), "17m": datetime(2025, 6, 1, tzinfo=UTC)}
 IN_PROCESS = "execution: {config: {in_process: {}}}"
+SYMBOLS = (
+    "BTCUSDT",
+    "ETHUSDT",
+    "BNBUSDT",
+    "SOLUSDT",
+    "XRPUSDT",
+    "ADAUSDT",
+    "DOGEUSDT",
+    "LTCUSDT",
+    "DOTUSDT",
+    "LINKUSDT",
+)
+
+
+def market_now_ms(last_hour: datetime) -> int:
+    """The stand-in's clock: a day after the month of the range's last hour ended, so every candle of the
+    range is closed and every month it touches is in the archive, as for any backfill of history."""
+    month_end = (last_hour.replace(day=1, hour=0) + timedelta(days=32)).replace(day=1)
+    return int((month_end + timedelta(days=1)).timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class Case:
+    """What one row measures besides the variant: the klines source, how many symbols, the latency."""
+
+    source: str = "rest"
+    symbols: int = 1
+    latency_s: float = 0.0
+    fetch_only: bool = False
+
+    @property
+    def symbol_names(self) -> tuple[str, ...]:
+        return SYMBOLS[: self.symbols]
 
 
 @dataclass
@@ -133,7 +175,7 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-def _environment(work: Path, stand_in: ExchangeStandIn, variant: Variant, postgres_url: str | None) -> dict:
+def _environment(work: Path, stand_in: ExchangeStandIn, variant: Variant, postgres_url: str | None, case: Case) -> dict:
     home = work / "dagster_home"
     home.mkdir()
     instance = (REPO / "dagster.yaml").read_text()
@@ -145,52 +187,69 @@ def _environment(work: Path, stand_in: ExchangeStandIn, variant: Variant, postgr
         **variant.env,
         "DAGSTER_HOME": str(home),
         "BINANCE_API_URL": stand_in.url,
-        "BINANCE_SYMBOLS": "BTCUSDT",
+        "BINANCE_ARCHIVE_URL": stand_in.archive_url,
+        "KLINES_SOURCE": case.source,
+        "BINANCE_SYMBOLS": ",".join(case.symbol_names),
         "LAKE_URL": str(work / "lake"),
         "CLICKHOUSE_URL": f"chdb://{work / 'clickhouse'}",
         "PARTITIONS_START": FIRST_HOUR.strftime(PARTITION_FORMAT),
     }
 
 
-def _verify(env: dict, hours: int, real: bool) -> str:
-    """Every hour of every check passed (and, for the real pipeline, each candle is in ClickHouse once)."""
+def _verify(env: dict, hours: int, real: bool, case: Case) -> tuple[str, dict]:
+    """Every hour of every check passed (and, for the real pipeline, each candle is in ClickHouse once);
+    fetch-only: every candle is in the raw lake. Also returns the raw step's own figures."""
     script = """
 import json, os, dagster as dg
 instance = dg.DagsterInstance.get()
 run = instance.get_runs(limit=1)[0]
 records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
 passed = sum(r.event_log_entry.dagster_event.event_specific_data.passed for r in records)
+raw = {}
+for record in instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
+    materialization = record.event_log_entry.dagster_event.event_specific_data.materialization
+    if materialization.asset_key.to_user_string() == "raw_klines":
+        raw = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        break
 rows = None
-if os.environ.get("BENCH_REAL") == "1":
+if os.environ.get("BENCH_REAL") == "1" and os.environ.get("BENCH_FETCH_ONLY") != "1":
     import clickhouse_connect
     client = clickhouse_connect.get_client(dsn=os.environ["CLICKHOUSE_URL"])
-    rows = client.query("SELECT count(), uniqExact(open_time) FROM binance.klines FINAL").result_rows[0]
-print(json.dumps([run.status.value, len(records), passed, rows]))
+    rows = client.query("SELECT count(), uniqExact(trading_pair, open_time) FROM binance.klines FINAL").result_rows[0]
+figures = {k: raw.get(k) for k in ("seconds", "dagster/row_count", "archive_files", "archive_bytes_downloaded")}
+print(json.dumps([run.status.value, len(records), passed, rows, figures]))
 """
     done = subprocess.run(
         [sys.executable, "-c", script],
-        env={**env, "BENCH_REAL": "1" if real else "0"},
+        env={**env, "BENCH_REAL": "1" if real else "0", "BENCH_FETCH_ONLY": "1" if case.fetch_only else "0"},
         capture_output=True,
         text=True,
         check=True,
         cwd=REPO,
     )
-    status, evaluations, passed, rows = json.loads(done.stdout.strip().splitlines()[-1])
+    status, evaluations, passed, rows, figures = json.loads(done.stdout.strip().splitlines()[-1])
+    candles = 60 * hours * case.symbols
     problems = []
     if status != "SUCCESS":
         problems.append(f"run {status}")
-    if evaluations != passed or evaluations != CHECKS_PER_HOUR * hours:
+    if not case.fetch_only and (evaluations != passed or evaluations != CHECKS_PER_HOUR * hours):
         problems.append(f"{passed}/{evaluations} check results passed, {CHECKS_PER_HOUR * hours} expected")
-    if real and rows != [60 * hours, 60 * hours]:
-        problems.append(f"ClickHouse holds {rows} (rows, distinct candles), {60 * hours} expected")
-    return "; ".join(problems) or "ok"
+    if real and case.fetch_only and figures["dagster/row_count"] != candles:
+        problems.append(f"the raw lake holds {figures['dagster/row_count']} candles, {candles} expected")
+    if real and not case.fetch_only and rows != [candles, candles]:
+        problems.append(f"ClickHouse holds {rows} (rows, distinct candles), {candles} expected")
+    return "; ".join(problems) or "ok", figures
 
 
-def run_once(real: bool, last_hour: datetime, variant: Variant, postgres_url: str | None, keep: bool) -> dict:
+def run_once(
+    real: bool, last_hour: datetime, variant: Variant, postgres_url: str | None, keep: bool, case: Case = Case()
+) -> dict:
     hours = int((last_hour - FIRST_HOUR) / timedelta(hours=1)) + 1
-    now_ms = int((last_hour + timedelta(days=1)).timestamp() * 1000)
+    now_ms = market_now_ms(last_hour)
     work = Path(tempfile.mkdtemp(prefix="binance-bench-"))
     module, select = ("binance_assets.definitions", "group:klines") if real else ("benchmarks.null_pipeline", "*")
+    if case.fetch_only:
+        select = "raw_klines"
     span = f"{FIRST_HOUR.strftime(PARTITION_FORMAT)}...{last_hour.strftime(PARTITION_FORMAT)}"
     command = [DAGSTER, "asset", "materialize", "-m", module, "--select", select, "--partition-range", span]
     if variant.run_config:
@@ -199,8 +258,8 @@ def run_once(real: bool, last_hour: datetime, variant: Variant, postgres_url: st
         command += ["--config", str(config)]
     if variant.postgres:
         _reset_postgres(postgres_url)
-    with ExchangeStandIn(symbols=("BTCUSDT",), now_ms=now_ms) as stand_in:
-        env = _environment(work, stand_in, variant, postgres_url)
+    with ExchangeStandIn(symbols=case.symbol_names, now_ms=now_ms, latency_s=case.latency_s) as stand_in:
+        env = _environment(work, stand_in, variant, postgres_url, case)
         log = (work / "run.log").open("w")
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -211,19 +270,26 @@ def run_once(real: bool, last_hour: datetime, variant: Variant, postgres_url: st
         klines = stand_in.count(path="/api/v3/klines")
         weight = sum(r.weight for r in stand_in.requests)
         throttled = stand_in.count(status=429)
-    verdict = _verify(env, hours, real) if code == 0 else f"exit {code}, see {work / 'run.log'}"
+        zips = sum(r.path.endswith(".zip") and r.status == 200 for r in stand_in.requests)
+    verdict, figures = _verify(env, hours, real, case) if code == 0 else (f"exit {code}, see {work / 'run.log'}", {})
     if not keep and verdict == "ok":
         shutil.rmtree(work, ignore_errors=True)
     return {
-        "pipeline": "klines" if real else "null",
+        "pipeline": ("klines" if real else "null") + (" raw_klines" if case.fetch_only else ""),
         "variant": variant.name,
+        "source": case.source if real else None,
+        "symbols": case.symbols,
+        "latency_s": case.latency_s,
         "partitions": hours,
-        "candles": 60 * hours,
+        "candles": 60 * hours * case.symbols,
         "wall_s": round(wall, 1),
         "ms_per_partition": round(1000 * wall / hours, 2),
         "kline_requests": klines if real else None,
         "weight": weight if real else None,
         "429s": throttled if real else None,
+        "fetch_s": figures.get("seconds") if real else None,
+        "archive_files": zips if real else None,
+        "archive_mb": round((figures.get("archive_bytes_downloaded") or 0) / 1e6, 1) if real else None,
         "peak_rss_process_mib": round(rss.process_mib),
         "peak_rss_tree_mib": round(rss.tree_mib),
         "verified": verdict,
@@ -252,6 +318,10 @@ def main() -> None:
         "--postgres-url",
         help="postgresql+psycopg2://user:password@host/db of a scratch database: adds the Postgres variants",
     )
+    parser.add_argument("--sources", default="rest", help="comma-separated KLINES_SOURCE values: rest, auto, archive")
+    parser.add_argument("--symbols", default="1", help=f"comma-separated symbol counts (1–{len(SYMBOLS)})")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds the stand-in adds to every answer")
+    parser.add_argument("--fetch-only", action="store_true", help="materialise raw_klines only")
     parser.add_argument("--only", choices=["klines", "null"], help="run one pipeline only")
     parser.add_argument("--keep", action="store_true", help="keep each run's folder (lake, warehouse, log)")
     args = parser.parse_args()
@@ -262,29 +332,39 @@ def main() -> None:
         parser.error("the postgres variants need --postgres-url")
     pipelines = [p == "klines" for p in ("klines", "null") if args.only in (None, p)]
     results = []
+    cases = [
+        Case(source, int(count), args.latency, args.fetch_only)
+        for count in args.symbols.split(",")
+        for source in args.sources.split(",")
+    ]
     for name in args.ranges.split(","):
         last_hour = RANGES[name] - timedelta(hours=1)
         for variant in variants:
-            by_pipeline = {}
-            for real in pipelines:
-                result = run_once(real, last_hour, variant, args.postgres_url, args.keep)
-                by_pipeline[result["pipeline"]] = result
-                results.append(result)
-                print(json.dumps(result), flush=True)
-            if len(by_pipeline) == 2:
-                ratio = by_pipeline["klines"]["wall_s"] / by_pipeline["null"]["wall_s"]
-                print(f"# {name} {variant.name}: klines / null = {ratio:.2f}", flush=True)
+            floor = None  # Dagster's floor depends on neither the source nor the symbols: measured once
+            for case in cases:
+                klines = None
+                for real in pipelines:
+                    if real or floor is None:
+                        result = run_once(real, last_hour, variant, args.postgres_url, args.keep, case)
+                        results.append(result)
+                        print(json.dumps(result), flush=True)
+                        klines, floor = (result, floor) if real else (klines, result)
+                if floor and klines:
+                    print(f"# {name} {variant.name} {case}: klines / null = {klines['wall_s'] / floor['wall_s']:.2f}")
     print(
-        "\n| range | pipeline | variant | partitions | wall s | ms/partition | kline requests | weight | 429s "
-        "| peak RSS process MiB | peak RSS tree MiB | verified |"
+        "\n| range | pipeline | variant | source | symbols | latency s | partitions | wall s | ms/partition | fetch s "
+        "| kline requests | weight | 429s | archive files | archive MB | peak RSS process MiB | peak RSS tree MiB "
+        "| verified |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         span = "17 months" if r["partitions"] > 1000 else "30 days"
+        dash = lambda value: "–" if value is None else value  # noqa: E731
         print(
-            f"| {span} | {r['pipeline']} | {r['variant']} | {r['partitions']:,} | {r['wall_s']} | {r['ms_per_partition']} "
-            f"| {r['kline_requests'] or '–'} | {r['weight'] or '–'} | {r['429s'] if r['429s'] is not None else '–'} "
-            f"| {r['peak_rss_process_mib']} | {r['peak_rss_tree_mib']} | {r['verified']} |"
+            f"| {span} | {r['pipeline']} | {r['variant']} | {dash(r['source'])} | {r['symbols']} | {r['latency_s']} "
+            f"| {r['partitions']:,} | {r['wall_s']} | {r['ms_per_partition']} | {dash(r['fetch_s'])} "
+            f"| {dash(r['kline_requests'])} | {dash(r['weight'])} | {dash(r['429s'])} | {dash(r['archive_files'])} "
+            f"| {dash(r['archive_mb'])} | {r['peak_rss_process_mib']} | {r['peak_rss_tree_mib']} | {r['verified']} |"
         )
 
 

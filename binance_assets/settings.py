@@ -20,6 +20,8 @@ DEFAULTS: dict[str, str] = {
     "BINANCE_API_URL": "https://api.binance.com",
     # Websocket market streams (`binance-assets stream`); wss://data-stream.binance.vision serves market data too.
     "BINANCE_STREAM_URL": "wss://stream.binance.com:9443",
+    "BINANCE_ARCHIVE_URL": "https://data.binance.vision",
+    "KLINES_SOURCE": "auto",
     "BINANCE_SYMBOLS": "BTCUSDT",
     "BINANCE_TESTNET": "0",
     "LAKE_URL": "./data/lake",
@@ -52,6 +54,9 @@ TESTNET_STREAM_URL = "wss://stream.testnet.binance.vision"
 PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
+# Where raw_klines takes candles from: the bulk archive where it has them, else REST (auto); REST only;
+# the archive only.
+KLINES_SOURCES = ("auto", "rest", "archive")
 # Binance's own rule for symbol text (it answers -1100 to anything else).
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9\-_.]{1,20}$")
 
@@ -77,6 +82,18 @@ def parse_symbols(text: str, variable: str = "BINANCE_SYMBOLS") -> list[str]:
             "BTC/USDT or BTC-USDT; list several with commas (BTCUSDT,ETHUSDT)."
         )
     return symbols
+
+
+def parse_klines_source(value: str) -> str:
+    """``KLINES_SOURCE`` as one of ``KLINES_SOURCES``, or an error naming the choices."""
+    source = value.strip().lower()
+    if source not in KLINES_SOURCES:
+        raise ConfigurationError(
+            f"KLINES_SOURCE={value!r} is not a klines source: set auto (the bulk archive for every published "
+            "month and day, REST for the rest; the default), rest (REST only) or archive (the archive only; "
+            "a file it lacks is an error)."
+        )
+    return source
 
 
 @dataclass(frozen=True)
@@ -136,6 +153,10 @@ class Settings:
                 f"for example {DEFAULTS['PARTITIONS_START']}."
             )
         return value
+
+    @property
+    def klines_source(self) -> str:
+        return parse_klines_source(self.get("KLINES_SOURCE"))
 
     def cron(self, name: str) -> str:
         """A schedule's cron string, validated by Dagster's own rule for schedules."""

@@ -6,11 +6,11 @@ import shutil
 import subprocess
 import time
 
-import clickhouse_connect
 import dagster as dg
 import pytest
 
 from binance_assets_tests.harness import (
+    ARCHIVE_NOW_MS,
     MINUTE,
     REPO,
     STAND_IN_NOW_MS,
@@ -25,10 +25,15 @@ from binance_stand_in import ExchangeStandIn
 pytest_plugins = ["binance_assets_tests.s3_lake"]
 
 
+def serving(now_ms: int):
+    """The stand-in with BTCUSDT and ETHUSDT, its market clock fixed at ``now_ms``, for one test."""
+    with ExchangeStandIn(symbols=("BTCUSDT", "ETHUSDT"), now_ms=now_ms) as exchange:
+        yield exchange
+
+
 @pytest.fixture
 def stand_in():
-    with ExchangeStandIn(symbols=("BTCUSDT", "ETHUSDT"), now_ms=STAND_IN_NOW_MS) as exchange:
-        yield exchange
+    yield from serving(STAND_IN_NOW_MS)
 
 
 @pytest.fixture
@@ -37,17 +42,20 @@ def pipeline(stand_in, tmp_path) -> Pipeline:
 
 
 @pytest.fixture
+def archive_stand_in():
+    """A stand-in at ARCHIVE_NOW_MS: its bulk archive holds every month and day up to 2025-03-04."""
+    yield from serving(ARCHIVE_NOW_MS)
+
+
+@pytest.fixture
+def archive_pipeline(archive_stand_in, tmp_path) -> Pipeline:
+    return Pipeline(archive_stand_in, tmp_path)
+
+
+@pytest.fixture
 def clickhouse_query(pipeline):
     """Run a query against the pipeline's embedded ClickHouse, releasing the engine afterwards."""
-
-    def query(sql: str, **parameters):
-        client = clickhouse_connect.get_client(dsn=pipeline.clickhouse_url)
-        try:
-            return client.query(sql, parameters=parameters).result_rows
-        finally:
-            client.close()
-
-    return query
+    return pipeline.query
 
 
 @pytest.fixture
@@ -90,6 +98,7 @@ def cli_env(stand_in, tmp_path) -> dict:
         **os.environ,
         "DAGSTER_HOME": str(home),
         "BINANCE_API_URL": stand_in.url,
+        "BINANCE_ARCHIVE_URL": stand_in.archive_url,
         "BINANCE_SYMBOLS": "BTCUSDT,ETHUSDT",
         "LAKE_URL": str(tmp_path / "lake"),
         "CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}",
@@ -113,6 +122,7 @@ def tiny_disk(tmp_path):
         subprocess.run(["umount", "--lazy", str(mount_point)], check=False)
 
 
+@pytest.fixture
 def streamed_hour(stand_in, pipeline) -> Pipeline:
     """The live stream (writing the lake only, as on the embedded warehouse) saw every candle of
     2024-03-01 00:00–00:59 for BTCUSDT and ETHUSDT; the market is at 01:00:30."""

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import clickhouse_connect
 import dagster as dg
 from dagster._core.test_utils import create_test_daemon_workspace_context
 from dagster._core.workspace.load_target import ModuleTarget
@@ -18,7 +19,7 @@ from dagster_duckdb import DuckDBResource
 
 from binance_assets.definitions import defs
 from binance_assets.defs.klines.live.raw import read_status
-from binance_assets.resources.binance import BinanceExchange
+from binance_assets.resources.binance import BinanceArchive, BinanceExchange
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
 from binance_assets.settings import TrackedSymbols
@@ -28,6 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 BINANCE_ASSETS = str(Path(sys.executable).parent / "binance-assets")  # the installed console script
 # 2024-03-01 00:00 UTC: the stand-in's clock, so hours before it are closed and the hour at it is open.
 STAND_IN_NOW_MS = 1_709_251_200_000
+# 2025-03-05 12:00 UTC: a clock for the bulk archive, whose spot files switched to µs on 2025-01-01:
+# every month and day before 2025-03-05 is published, 2025-03-05 itself is not.
+ARCHIVE_NOW_MS = 1_741_176_000_000
 # The order-book hour the live stand-in starts in, and its raw folder.
 ORDER_BOOK_HOUR = "2024-02-29-22:00"
 ORDER_BOOK_FOLDER = "raw/order_book/symbol={}/year=2024/month=02/day=29/hour=22"
@@ -47,6 +51,7 @@ class Pipeline:
         symbols: str = "BTCUSDT",
         lake_url: str | None = None,
         instance: dg.DagsterInstance | None = None,
+        klines_source: str = "auto",
     ):
         self.stand_in = stand_in
         self.root = root
@@ -55,16 +60,27 @@ class Pipeline:
         self.lake_url = lake_url or str(self.lake_dir)
         self.clickhouse_url = f"chdb://{root / 'clickhouse'}"
         self.instance = instance or dg.DagsterInstance.ephemeral()
+        self.klines_source = klines_source
 
-    def resources(self, symbols: str | None = None, **exchange_overrides) -> dict:
+    def resources(self, symbols: str | None = None, klines_source: str | None = None, **exchange_overrides) -> dict:
         exchange = {"api_url": self.stand_in.url, "backoff_s": 0.01, "request_timeout_s": 2.0}
+        archive = {"url": self.stand_in.archive_url, "backoff_s": 0.01, "request_timeout_s": 2.0}
         return {
             "symbols": TrackedSymbols(symbols=symbols or self.symbols),
             "exchange": BinanceExchange(**{**exchange, **exchange_overrides}),
+            "archive": BinanceArchive(**archive, klines_source=klines_source or self.klines_source),
             "lake": LakeResource(url=self.lake_url),
             "warehouse": ClickHouseWarehouse(url=self.clickhouse_url, database="binance"),
             "duckdb": DuckDBResource(database=":memory:"),
         }
+
+    def query(self, sql: str, **parameters) -> list[tuple]:
+        """Rows of a query on the pipeline's embedded ClickHouse, releasing the engine afterwards."""
+        client = clickhouse_connect.get_client(dsn=self.clickhouse_url)
+        try:
+            return client.query(sql, parameters=parameters).result_rows
+        finally:
+            client.close()
 
     def materialize(
         self,

@@ -57,12 +57,18 @@ def test_cli_materialises_one_partition_and_its_checks(cli_env, stand_in):
     assert warehouse_counts(cli_env) == (120, 120)
 
 
-def test_cli_partition_range_is_one_run_with_full_pages(cli_env, stand_in):
-    done = materialize_cli(cli_env, "--partition-range", "2024-02-28-00:00...2024-02-29-23:00")
+@pytest.mark.parametrize("source", ["rest", "auto"])
+def test_cli_partition_range_is_one_run_with_full_pages_or_archive_files(cli_env, stand_in, source):
+    env = {**cli_env, "KLINES_SOURCE": source}
+    done = materialize_cli(env, "--partition-range", "2024-02-28-00:00...2024-02-29-23:00")
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr.count("RUN_SUCCESS") == 1
-    assert stand_in.count(path="/api/v3/klines") == 2 * 3  # 2,880 candles a symbol: 3 pages each
+    archive_files = [r.path for r in stand_in.requests if r.path.endswith(".zip")]
+    if source == "rest":
+        assert stand_in.count(path="/api/v3/klines") == 2 * 3 and not archive_files  # 2,880 candles: 3 pages each
+    else:  # both days have ended on the exchange's clock: one daily file a symbol and day, no kline request
+        assert stand_in.count(path="/api/v3/klines") == 0 and len(archive_files) == 2 * 2
     assert warehouse_counts(cli_env) == (2 * 2880, 2 * 2880)
     assert done.stderr.count("ASSET_CHECK_EVALUATION") == 4 * 48 and "did not pass" not in done.stderr
 

@@ -150,6 +150,7 @@ def dagster_dev(exchange, artifacts, tmp_path) -> Iterator[DagsterDev]:
         **os.environ,
         "DAGSTER_HOME": str(home),
         "BINANCE_API_URL": exchange.url,
+        "BINANCE_ARCHIVE_URL": exchange.archive_url,
         "BINANCE_SYMBOLS": "BTCUSDT",
         "LAKE_URL": str(tmp_path / "lake"),
         "CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}",

@@ -14,12 +14,19 @@ MINUTE_MS = 60_000
 LISTED = 5  # symbol-hours named in a one-line error; the rest are counted
 EXAMPLE_KEY = "2024-03-01-00:00"
 RANGE_SEPARATOR = "..."
+# Run tags that make one run cover a range of partitions (a single-run backfill).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 __all__ = [
     "HOUR_MS",
     "MINUTE_MS",
     "PARTITION_FORMAT",
+    "RANGE_END_TAG",
+    "RANGE_START_TAG",
+    "contiguous_spans",
     "hour_key",
+    "hours_target",
     "hourly_partitions",
     "hours_in",
     "key_span",
@@ -114,3 +121,22 @@ def listed_symbol_hours(symbol_hours: Iterable[tuple[str, datetime]]) -> str:
     shown = ", ".join(f"{symbol} {hour:%Y-%m-%d %H}:00" for symbol, hour in ordered[:LISTED])
     more = f" and {len(ordered) - LISTED} more" if len(ordered) > LISTED else ""
     return f"{len(ordered)} symbol-hour(s) ({shown}{more})"
+
+
+def hours_target(first: datetime, last: datetime) -> dict:
+    """``RunRequest`` arguments for the hours ``first``..``last``: one partition, or the range as one run."""
+    first_key, last_key = first.strftime(PARTITION_FORMAT), last.strftime(PARTITION_FORMAT)
+    if first_key == last_key:
+        return {"partition_key": first_key, "tags": {}}
+    return {"partition_key": None, "tags": {RANGE_START_TAG: first_key, RANGE_END_TAG: last_key}}
+
+
+def contiguous_spans(hours: list[datetime]) -> list[list[datetime]]:
+    """Sorted distinct hours cut into runs of consecutive hours."""
+    spans: list[list[datetime]] = []
+    for hour in sorted(set(hours)):
+        if spans and hour - spans[-1][-1] == timedelta(hours=1):
+            spans[-1].append(hour)
+        else:
+            spans.append([hour])
+    return spans

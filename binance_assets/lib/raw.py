@@ -12,14 +12,14 @@ from binance_assets.resources.lake.layout import raw_file
 
 
 def write_raw_hour(
-    lake: LakeResource, dataset: str, symbol: str, hour: datetime, rows: list, fetched_at_ms: int
+    lake: LakeResource, dataset: str, symbol: str, hour: datetime, rows: list, fetched_at_ms: int, **manifest
 ) -> int:
-    """The rows exactly as the exchange sent them, with their manifest. An hour without rows is still
-    written: ``[]`` records that the exchange had none."""
+    """The rows exactly as the exchange sent them, with their manifest (plus ``manifest``, e.g. where
+    they came from). An hour without rows is still written: ``[]`` records that the exchange had none."""
     lake.write_partition(
         raw_file(dataset, symbol, hour),
         json.dumps(rows, separators=(",", ":")).encode(),
-        {"rows": len(rows), "fetched_at_ms": fetched_at_ms, "symbol": symbol},
+        {"rows": len(rows), "fetched_at_ms": fetched_at_ms, "symbol": symbol, **manifest},
     )
     return len(rows)
 
@@ -31,6 +31,7 @@ def raw_result(
     rows_by_symbol: dict[str, int],
     hours: list[datetime],
     started: float,
+    **metadata,
 ) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
@@ -40,5 +41,6 @@ def raw_result(
             "seconds": round(time.perf_counter() - started, 3),
             "lake_path": dg.MetadataValue.path(lake.store.uri(raw_file(dataset, next(iter(rows_by_symbol)), hours[0]))),
             **exchange.stats.as_metadata(),
+            **metadata,
         }
     )

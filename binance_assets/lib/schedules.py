@@ -20,6 +20,12 @@ def default_schedule_status() -> dg.DefaultScheduleStatus:
     return dg.DefaultScheduleStatus.STOPPED
 
 
+def default_sensor_status() -> dg.DefaultSensorStatus:
+    """A sensor that starts data runs starts like the data schedules (``SCHEDULES_ENABLED``)."""
+    running = default_schedule_status() == dg.DefaultScheduleStatus.RUNNING
+    return dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+
+
 def running_schedule(name: str, job, cron_variable: str, why: str) -> dg.ScheduleDefinition:
     """A UTC schedule on the cron in ``cron_variable``, running from the start (``why`` says why)."""
     default = settings.DEFAULTS[cron_variable]

@@ -1,6 +1,6 @@
 """One resource per external system, configured from the settings (see README: Configuration).
 
-Binance (``exchange``), the lake store (``lake``: local disk or S3 through dagster-aws), ClickHouse
+Binance (``exchange``: Spot REST; ``archive``: the bulk archive and ``KLINES_SOURCE``), the lake store (``lake``: local disk or S3 through dagster-aws), ClickHouse
 (``warehouse``), SQS (``notifications``), plus DuckDB for the lake checks and the tracked symbols.
 """
 
@@ -9,7 +9,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_duckdb import DuckDBResource
 
 from binance_assets.resources.aws import aws_settings
-from binance_assets.resources.binance import BinanceExchange
+from binance_assets.resources.binance import BinanceArchive, BinanceExchange
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.sqs import NotificationQueue
@@ -17,6 +17,7 @@ from binance_assets.settings import Settings, TrackedSymbols, embedded_clickhous
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    settings.klines_source  # a misspelt KLINES_SOURCE stops the code location, naming the choices
     return {
         "symbols": TrackedSymbols(symbols=settings.for_resource("BINANCE_SYMBOLS")),
         "exchange": BinanceExchange(
@@ -27,6 +28,9 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             api_secret=settings.first_set("BINANCE_API_SECRET"),
             testnet=settings.for_resource("BINANCE_TESTNET"),
             order_book_depth_limit=settings.int_for_resource("ORDER_BOOK_DEPTH_LIMIT"),
+        ),
+        "archive": BinanceArchive(
+            url=settings.for_resource("BINANCE_ARCHIVE_URL"), klines_source=settings.for_resource("KLINES_SOURCE")
         ),
         "lake": LakeResource(url=settings.for_resource("LAKE_URL"), s3=S3Resource(**aws_settings(settings))),
         # S3 ObjectCreated notifications of an s3:// lake (read by s3_parquet_sensor).

@@ -49,6 +49,8 @@ APP_SERVICES = {"setup", "code-server", "stream"}
 CONTRACT_VARS = {
     "BINANCE_API_URL",
     "BINANCE_STREAM_URL",
+    "BINANCE_ARCHIVE_URL",
+    "KLINES_SOURCE",
     "BINANCE_SYMBOLS",
     "BINANCE_API_KEY",
     "BINANCE_API_SECRET",

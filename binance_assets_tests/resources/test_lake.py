@@ -41,11 +41,12 @@ def test_every_raw_and_clean_path_lands_in_s3_with_the_local_layout(bucket, stan
 
     local = {str(p.relative_to(on_disk.lake_dir)): p.read_bytes() for p in on_disk.lake_dir.rglob("*") if p.is_file()}
     remote = s3_objects("lake/")
-    assert (
-        sorted(remote) == sorted(local) and len(local) == 2 * 2 * 2 * 2
-    )  # raw + clean, 2 symbols, 2 hours, file + _SUCCESS
+    # raw + clean, 2 symbols, 2 hours, file + _SUCCESS; and the day's archive file of each symbol, kept as sent
+    assert sorted(remote) == sorted(local) and len(local) == 2 * 2 * 2 * 2 + 2 * 3
+    archived = sorted(LakeResource(url=LAKE_URL).store.paths_under("raw/klines_archive"))
+    assert archived == sorted(p for p in local if p.startswith("raw/klines_archive/")) and len(archived) == 6
     for path, data in local.items():  # the same content; only the fetch time differs between the two runs
-        if path.endswith(".json"):
+        if path.endswith((".json", ".zip", ".CHECKSUM")):
             assert remote[path] == data
         elif path.endswith(".parquet"):
             assert pl.read_parquet(remote[path]).drop("fetched_at").equals(pl.read_parquet(data).drop("fetched_at"))

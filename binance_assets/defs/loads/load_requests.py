@@ -9,14 +9,12 @@ run while a re-upload (new ETag / sequencer) does — a run_key deduplicates for
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 
-from binance_assets.lib.partitions import PARTITION_FORMAT
+from binance_assets.lib.partitions import PARTITION_FORMAT, contiguous_spans, hours_target
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 LAKE_FILES_TAG = "binance_assets/lake_files"
 
 
@@ -46,27 +44,13 @@ class PlannedLoad:
         return f"{self.dataset} {span} {digest}"
 
     def run_request(self) -> dg.RunRequest:
-        first, last = (h.strftime(PARTITION_FORMAT) for h in (self.hours[0], self.hours[-1]))
-        tags = {LAKE_FILES_TAG: str(len(self.identities))}
-        if first != last:
-            tags |= {RANGE_START_TAG: first, RANGE_END_TAG: last}
+        target = hours_target(self.hours[0], self.hours[-1])
         return dg.RunRequest(
             run_key=self.run_key,
             asset_selection=[self.asset_key],
-            partition_key=first if first == last else None,
-            tags=tags,
+            partition_key=target["partition_key"],
+            tags={LAKE_FILES_TAG: str(len(self.identities)), **target["tags"]},
         )
-
-
-def contiguous_spans(hours: list[datetime]) -> list[list[datetime]]:
-    """Sorted distinct hours cut into runs of consecutive hours."""
-    spans: list[list[datetime]] = []
-    for hour in sorted(set(hours)):
-        if spans and hour - spans[-1][-1] == timedelta(hours=1):
-            spans[-1].append(hour)
-        else:
-            spans.append([hour])
-    return spans
 
 
 def plan_loads(files: list[LakeFile], load_keys: dict[str, dg.AssetKey]) -> list[PlannedLoad]:

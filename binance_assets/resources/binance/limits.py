@@ -93,7 +93,12 @@ class WeightGovernor:
 
 
 def _status(error: BaseException) -> int | None:
-    return error.status_code if isinstance(error, BinanceAPIException) else None
+    """The HTTP status of a refused request: python-binance's exception, or requests' (the archive)."""
+    if isinstance(error, BinanceAPIException):
+        return error.status_code
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        return error.response.status_code
+    return None
 
 
 def is_transient(error: BaseException) -> bool:
@@ -113,7 +118,14 @@ def retry_after_s(error: BaseException) -> float | None:
         return None
 
 
-def retrying(max_retries: int, backoff_s: float, log: logging.Logger, stats: RequestStats) -> Retrying:
+def retrying(
+    max_retries: int,
+    backoff_s: float,
+    log: logging.Logger,
+    stats: RequestStats,
+    retry_on: Callable[[BaseException], bool] = is_transient,
+    what: str = "Exchange request",
+) -> Retrying:
     """tenacity policy: ``Retry-After`` for 429s, exponential backoff with jitter otherwise."""
 
     def wait(state: RetryCallState) -> float:
@@ -129,12 +141,12 @@ def retrying(max_retries: int, backoff_s: float, log: logging.Logger, stats: Req
         if _status(error) == 429:
             stats.rate_limited += 1
         log.warning(
-            f"Exchange request failed ({describe(error)}); retry {state.attempt_number}/{max_retries} "
+            f"{what} failed ({describe(error)}); retry {state.attempt_number}/{max_retries} "
             f"in {state.next_action.sleep:.2f}s."
         )
 
     return Retrying(
-        retry=retry_if_exception(is_transient),
+        retry=retry_if_exception(retry_on),
         stop=stop_after_attempt(max_retries + 1),
         wait=wait,
         before_sleep=before_sleep,
@@ -144,6 +156,8 @@ def retrying(max_retries: int, backoff_s: float, log: logging.Logger, stats: Req
 
 def describe(error: BaseException) -> str:
     status = _status(error)
-    if status is not None:
+    if isinstance(error, BinanceAPIException):
         return f"HTTP {status}, code {error.code}: {error.message}"
-    return type(error).__name__
+    if status is not None:
+        return f"HTTP {status}"
+    return str(error) if isinstance(error, ValueError) else type(error).__name__

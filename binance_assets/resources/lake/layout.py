@@ -41,6 +41,17 @@ def clean_file(dataset: str, symbol: str, hour: datetime) -> str:
     return f"{partition_dir(CLEAN, dataset, symbol, hour)}/{dataset}.parquet"
 
 
+def archive_folder(dataset: str, symbol: str, period_start: datetime, daily: bool) -> str:
+    """Where a bulk archive file is kept as sent, beside the hourly layout:
+    ``raw/{dataset}_archive/symbol=S/year=YYYY/month=MM[/day=DD]`` (monthly files end at the month)."""
+    folder = f"{RAW}/{dataset}_archive/symbol={symbol}/year={period_start:%Y}/month={period_start:%m}"
+    return f"{folder}/day={period_start:%d}" if daily else folder
+
+
+def archive_root(dataset: str) -> str:
+    return f"{RAW}/{dataset}_archive"
+
+
 def daily_file(zone: str, dataset: str, day: datetime) -> str:
     """A dataset fetched whole once a day (exchangeInfo): ``{zone}/{dataset}/year=/month=/day=/{dataset}.json``."""
     return f"{zone}/{dataset}/year={day:%Y}/month={day:%m}/day={day:%d}/{dataset}.json"

@@ -10,7 +10,7 @@ import polars as pl
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
-from binance_assets.resources.lake.layout import marker_for, parse
+from binance_assets.resources.lake.layout import SUCCESS_MARKER, marker_for, parse
 from binance_assets.resources.lake.stores import LakeStore, LocalStore, S3Store, split_s3_url
 from binance_assets.settings import DEFAULTS, is_s3_url
 
@@ -43,14 +43,19 @@ class LakeResource(dg.ConfigurableResource):
         return LocalStore(self.url)
 
     def write_partition(self, path: str, data: bytes, manifest: dict) -> None:
-        """Replace one partition file; its ``_SUCCESS`` marker (holding ``manifest``) goes last.
+        """Replace one partition file; its ``_SUCCESS`` marker (holding ``manifest``) goes last."""
+        self.write_folder(path.rsplit("/", 1)[0], {path.rsplit("/", 1)[1]: data}, manifest)
+
+    def write_folder(self, folder: str, files: dict[str, bytes], manifest: dict) -> None:
+        """Replace the named files of one folder; its ``_SUCCESS`` marker (holding ``manifest``) goes last.
 
         The old marker is removed first, so a crash midway leaves a folder that readers and the
         sensor treat as incomplete rather than a stale marker next to new data.
         """
-        marker = marker_for(path)
+        marker = f"{folder}/{SUCCESS_MARKER}"
         self.store.delete(marker)
-        self.store.put(path, data)
+        for name, data in files.items():
+            self.store.put(f"{folder}/{name}", data)
         self.store.put(marker, json.dumps(manifest, sort_keys=True).encode())
 
     def append_to_partition(self, path: str, data: bytes, entry: dict) -> dict:

@@ -66,7 +66,7 @@ def test_decimals_arrive_in_clickhouse_exactly_as_the_exchange_sent_them(pipelin
 
 
 def test_a_range_backfill_fetches_full_pages_and_checks_every_hour(pipeline, stand_in, clickhouse_query):
-    pipeline.symbols = "BTCUSDT,ETHUSDT"
+    pipeline.symbols, pipeline.klines_source = "BTCUSDT,ETHUSDT", "rest"  # REST paging (the archive: test_fetch.py)
     result = pipeline.materialize("2024-02-26-00:00", last="2024-02-28-23:00")  # 72 hours, 4,320 candles a symbol
 
     assert stand_in.count(path="/api/v3/klines") == 2 * 5
@@ -186,8 +186,11 @@ def test_every_candle_records_its_source_and_an_older_table_gains_the_column_kee
         "toDateTime64('2024-02-29 20:00:59.999', 3, 'UTC'), 1, 2, 1, 2, 3, 4, 5, 6, 7, now64(3)"
     )
 
-    pipeline.materialize(HOUR)
+    pipeline.materialize(HOUR)  # 2024-02-29 has ended on the stand-in's clock: its daily archive file
 
-    assert clickhouse_query("SELECT source, count() FROM binance.klines FINAL GROUP BY source") == [("rest", 61)]
+    assert clickhouse_query("SELECT source, count() FROM binance.klines FINAL GROUP BY source ORDER BY source") == [
+        ("archive", 60),
+        ("rest", 1),
+    ]
     parquet = pipeline.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=02/day=29/hour=22/klines.parquet"
-    assert pl.read_parquet(parquet)["source"].unique().to_list() == ["rest"]
+    assert pl.read_parquet(parquet)["source"].unique().to_list() == ["archive"]

@@ -27,6 +27,7 @@ def test_daemon_tick_creates_the_load_run_and_the_next_tick_empties_the_queue(aw
     for name, value in {
         "LAKE_URL": LAKE_URL,
         "BINANCE_API_URL": stand_in.url,
+        "BINANCE_ARCHIVE_URL": stand_in.archive_url,
         "BINANCE_SYMBOLS": "BTCUSDT",
         "CLICKHOUSE_URL": clickhouse_url,
     }.items():

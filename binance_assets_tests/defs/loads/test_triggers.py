@@ -51,7 +51,10 @@ def test_a_local_lake_loads_through_automation_and_an_s3_lake_through_the_sensor
 
 def test_the_definitions_start_the_trigger_of_the_lake_they_were_loaded_with():
     # The tests run on a local lake (LAKE_URL unset or a path).
-    assert sensors(local_lake_defs) == {
+    triggers = {
+        name: status for name, status in sensors(local_lake_defs).items() if name in sensors(load_triggers_for(""))
+    }
+    assert triggers == {
         "clickhouse_follows_lake": dg.DefaultSensorStatus.RUNNING,
         SENSOR_NAME: dg.DefaultSensorStatus.STOPPED,
     }
