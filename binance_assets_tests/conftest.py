@@ -3,7 +3,6 @@
 import secrets
 import time
 
-import clickhouse_connect
 import dagster as dg
 import pytest
 
@@ -27,15 +26,7 @@ def pipeline(stand_in, tmp_path) -> Pipeline:
 @pytest.fixture
 def clickhouse_query(pipeline):
     """Run a query against the pipeline's embedded ClickHouse, releasing the engine afterwards."""
-
-    def query(sql: str, **parameters):
-        client = clickhouse_connect.get_client(dsn=pipeline.clickhouse_url)
-        try:
-            return client.query(sql, parameters=parameters).result_rows
-        finally:
-            client.close()
-
-    return query
+    return pipeline.query
 
 
 @pytest.fixture

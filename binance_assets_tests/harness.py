@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import clickhouse_connect
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -36,6 +37,14 @@ class Pipeline:
         self.lake_url = lake_url or str(self.lake_dir)
         self.clickhouse_url = f"chdb://{root / 'clickhouse'}"
         self.instance = instance or dg.DagsterInstance.ephemeral()
+
+    def query(self, sql: str, **parameters) -> list[tuple]:
+        """Rows of ``sql`` in the pipeline's embedded ClickHouse, releasing the engine afterwards."""
+        client = clickhouse_connect.get_client(dsn=self.clickhouse_url)
+        try:
+            return client.query(sql, parameters=parameters).result_rows
+        finally:
+            client.close()
 
     def resources(self, symbols: str | None = None, **exchange_overrides) -> dict:
         exchange = {"api_url": self.stand_in.url, "backoff_s": 0.01, "request_timeout_s": 2.0}
