@@ -1,5 +1,17 @@
-"""Running the real definitions in-process against the stand-in, a temp lake and chdb."""
+"""Running the real definitions against the stand-in, a temp lake and chdb: in-process, or through the
+``dagster`` CLI; and the invariant every fault must leave intact."""
 
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import clickhouse_connect
@@ -7,9 +19,11 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from binance_assets.definitions import defs
+from binance_assets.lib.partitions import hourly_partitions, parse_hour, to_ms
 from binance_assets.resources.binance import BinanceExchange
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
+from binance_assets.resources.lake.layout import clean_file, raw_file
 from binance_assets.settings import TrackedSymbols
 
 # 2024-03-01 00:00 UTC: the stand-in's clock, so hours before it are closed and the hour at it is open.
@@ -100,3 +114,145 @@ def take_snapshots(pipeline: Pipeline, count: int, **overrides) -> list[dg.Execu
         results.append(pipeline.materialize(None, selection=["raw_order_book"], **overrides))
         pipeline.stand_in.server_time_offset_ms += FIVE_MINUTES_MS
     return results
+
+
+REPO = Path(__file__).resolve().parents[1]
+DAGSTER_CLI = str(Path(sys.executable).parent / "dagster")
+CLI_WAIT_S = 240  # a guard against a hang, not a speed assertion
+
+
+class CliRun:
+    """One ``dagster asset materialize`` process (in its own process group, as a shell starts it),
+    its output collected line by line."""
+
+    def __init__(self, command: list[str], env: dict[str, str]):
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, condition: "str | Callable[[], bool]") -> None:
+        """Until a line contains ``condition`` (or ``condition()`` holds); fails if the run ends first."""
+        met = condition if callable(condition) else lambda: any(condition in line for line in self.lines)
+        deadline = time.monotonic() + CLI_WAIT_S
+        while not met():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"never saw {condition!r}; the run's output ends:\n" + "\n".join(self.lines[-30:]))
+            time.sleep(0.05)
+
+    def kill(self, whole_group: bool = True) -> float:
+        """SIGKILL the run (with its step processes, or the orchestrating process alone); returns when."""
+        if whole_group:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        else:
+            self.process.kill()
+        killed_at = time.time()
+        self.process.wait()
+        return killed_at
+
+    def finish(self) -> int:
+        code = self.process.wait(timeout=CLI_WAIT_S)
+        self._reader.join(timeout=5)
+        return code
+
+
+class CliRuns:
+    """Runs of the real code location through the ``dagster`` CLI against a pipeline's stand-in, lake
+    and ClickHouse, on one instance (DAGSTER_HOME with the repo's dagster.yaml: pools of 1)."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self.home = pipeline.root / "dagster_home"
+        self.home.mkdir(exist_ok=True)
+        shutil.copy(REPO / "dagster.yaml", self.home / "dagster.yaml")
+        self.env = {
+            **os.environ,
+            "DAGSTER_HOME": str(self.home),
+            "BINANCE_API_URL": pipeline.stand_in.url,
+            "BINANCE_SYMBOLS": pipeline.symbols,
+            "LAKE_URL": pipeline.lake_url,
+            "CLICKHOUSE_URL": pipeline.clickhouse_url,
+        }
+        # Create the instance's storage now: two runs starting at once on a fresh DAGSTER_HOME would race
+        # to create it (Dagster's SQLite schema set-up is not safe against that).
+        self.instance().dispose()
+
+    def start(self, first: str, last: str, select: str = "group:klines") -> CliRun:
+        command = [DAGSTER_CLI, "asset", "materialize", "-m", "binance_assets.definitions", "--select", select]
+        return CliRun([*command, "--partition-range", f"{first}...{last}"], self.env)
+
+    def instance(self) -> dg.DagsterInstance:
+        return dg.DagsterInstance.from_config(str(self.home))
+
+
+def run_id_of(run: CliRun) -> str:
+    """The run id a CLI run printed (its RUN_START line)."""
+    run.wait_for(" - RUN_START - ")
+    line = next(line for line in run.lines if " - RUN_START - " in line)
+    return re.search(r" - ([0-9a-f]{8}-[0-9a-f-]{27}) - ", line).group(1)
+
+
+KLINES_ASSETS = ("raw_klines", "klines_parquet", "clickhouse_klines")
+KLINE_FIELDS = (
+    "toUnixTimestamp64Milli(open_time), open_price, high_price, low_price, close_price, base_volume, "
+    "toUnixTimestamp64Milli(close_time), quote_volume, number_of_trades, taker_buy_base_volume, taker_buy_quote_volume"
+)
+
+
+def klines_outcomes(pipeline: Pipeline, instance: dg.DagsterInstance, first: str, last: str) -> dict[str, str]:
+    """Every hour first...last of the klines group after faults: "exact" (Dagster shows it materialised
+    and ClickHouse holds exactly the exchange's candles, once each) or "failed" (Dagster does not show it
+    materialised). Fails on anything else: an hour shown materialised but wrong, one still in progress
+    once every run ended, a lake folder whose _SUCCESS vouches for wrong data, a key held twice."""
+    hours = hourly_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last))
+    rows, keys = pipeline.query("SELECT count(), uniqExact(trading_pair, open_time) FROM binance.klines FINAL")[0]
+    assert rows == keys, f"{rows - keys} candle(s) held twice"
+    lake = LakeResource(url=pipeline.lake_url)
+    statuses = {
+        asset: instance.get_status_by_partition(dg.AssetKey(asset), hours, hourly_partitions) or {}
+        for asset in KLINES_ASSETS
+    }
+    outcomes = {}
+    for key in hours:
+        hour = parse_hour(key)
+        start_ms = to_ms(hour)
+        status = {asset: statuses[asset].get(key) for asset in KLINES_ASSETS}
+        assert dg.AssetPartitionStatus.IN_PROGRESS not in status.values(), f"{key} still in progress: {status}"
+        for symbol in pipeline.symbols.split(","):
+            served = pipeline.stand_in.candles(symbol, start_ms=start_ms, end_ms=start_ms + 3_599_999)
+            raw = lake.read(raw_file("klines", symbol, hour))
+            assert raw is None or json.loads(raw) == served, f"{key} {symbol}: raw _SUCCESS vouches for wrong data"
+            parquet = lake.read_parquet(clean_file("klines", symbol, hour))
+            assert parquet is None or parquet["open_time"].dt.epoch("ms").to_list() == [c[0] for c in served]
+            stored = pipeline.query(
+                f"SELECT {KLINE_FIELDS} FROM binance.klines FINAL WHERE trading_pair = {{symbol:String}} "
+                "AND open_time >= fromUnixTimestamp64Milli({start:Int64}, 'UTC') "
+                "AND open_time < fromUnixTimestamp64Milli({end:Int64}, 'UTC') ORDER BY open_time",
+                symbol=symbol,
+                start=start_ms,
+                end=start_ms + 3_600_000,
+            )
+            exact = [list(row) for row in stored] == [
+                [v if isinstance(v, int) else Decimal(v) for v in candle[:11]] for candle in served
+            ]
+            if status["clickhouse_klines"] == dg.AssetPartitionStatus.MATERIALIZED:
+                assert exact, f"{key} {symbol}: shown materialised but ClickHouse does not hold the exchange's candles"
+        materialised = all(s == dg.AssetPartitionStatus.MATERIALIZED for s in status.values())
+        outcomes[key] = "exact" if materialised else "failed"
+    return outcomes
