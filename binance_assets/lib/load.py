@@ -11,7 +11,7 @@ from binance_assets.lib.partitions import hourly_partitions, hours_in
 from binance_assets.lib.preview import preview
 from binance_assets.resources.clickhouse import INSERT_BATCH_ROWS, ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
-from binance_assets.resources.lake.layout import clean_file
+from binance_assets.resources.lake.layout import CLEAN, clean_file, month_dir, partition_dir
 from binance_assets.settings import TrackedSymbols
 
 # Loads follow the lake on a local disk: ``eager()`` only looks at the latest hourly partition, and a
@@ -29,9 +29,17 @@ class MissingCleanDataError(RuntimeError):
     pass
 
 
-def incomplete_symbols(lake: LakeResource, dataset: str, symbols: list[str], hour: datetime) -> list[str]:
-    """Symbols whose clean file for ``hour`` has no ``_SUCCESS`` yet: the load of that hour would fail."""
-    return [s for s in symbols if lake.manifest(clean_file(dataset, s, hour)) is None]
+def incomplete_hours(lake: LakeResource, dataset: str, symbols: list[str], hours: list[datetime]) -> dict:
+    """{hour: symbols whose clean file has no ``_SUCCESS`` yet} for the hours a load would fail on;
+    one listing per symbol and month, however many hours."""
+    months = {month_dir(CLEAN, dataset, symbol, hour) for symbol in symbols for hour in hours}
+    complete = set().union(*(lake.completed_folders(month) for month in sorted(months)))
+    incomplete = {}
+    for hour in hours:
+        missing = [s for s in symbols if partition_dir(CLEAN, dataset, s, hour) not in complete]
+        if missing:
+            incomplete[hour] = missing
+    return incomplete
 
 
 def _missing_clean_data(dataset: str, symbol: str, hour: datetime) -> MissingCleanDataError:
@@ -54,9 +62,8 @@ def load_hours(
     Every file is confirmed complete before anything is inserted; the rows then go in batches of
     ``INSERT_BATCH_ROWS`` as they are read, so a range of any length loads in bounded memory."""
     started = time.perf_counter()
-    for hour in hours:
-        for symbol in incomplete_symbols(lake, dataset.name, symbols, hour):
-            raise _missing_clean_data(dataset.name, symbol, hour)
+    for hour, missing in incomplete_hours(lake, dataset.name, symbols, hours).items():
+        raise _missing_clean_data(dataset.name, missing[0], hour)
     parts = [(symbol, hour, clean_file(dataset.name, symbol, hour)) for symbol in symbols for hour in hours]
     created = warehouse.ensure_tables([dataset.table])
     if created:

@@ -10,7 +10,7 @@ import polars as pl
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
-from binance_assets.resources.lake.layout import marker_for, parse
+from binance_assets.resources.lake.layout import SUCCESS_MARKER, marker_for, parse
 from binance_assets.resources.lake.stores import LakeStore, LocalStore, S3Store, split_s3_url
 from binance_assets.settings import DEFAULTS, is_s3_url
 
@@ -72,6 +72,11 @@ class LakeResource(dg.ConfigurableResource):
         """The ``_SUCCESS`` manifest of the folder holding ``path``; None if it is incomplete."""
         raw = self.store.get(marker_for(path))
         return None if raw is None else json.loads(raw or b"{}")
+
+    def completed_folders(self, folder: str) -> set[str]:
+        """The partition folders under ``folder`` that hold their ``_SUCCESS``, found by listing ``folder``
+        once (on S3 a request per 1000 objects, where reading each marker costs a request per folder)."""
+        return {path.rsplit("/", 1)[0] for path in self.store.list_files(folder) if path.endswith(f"/{SUCCESS_MARKER}")}
 
     def read(self, path: str) -> bytes | None:
         """A complete partition file's bytes; None when its folder has no ``_SUCCESS``."""

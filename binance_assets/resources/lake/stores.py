@@ -28,6 +28,9 @@ class LakeStore(Protocol):
 
     def delete(self, path: str) -> None: ...
 
+    def list_files(self, folder: str) -> list[str]:
+        """Paths of the files under ``folder``, at any depth."""
+
     def uri(self, path: str) -> str: ...
 
     @contextmanager
@@ -67,6 +70,14 @@ class LocalStore:
 
     def delete(self, path: str) -> None:
         self._path(path).unlink(missing_ok=True)
+
+    def list_files(self, folder: str) -> list[str]:
+        top = self._path(folder)
+        return [
+            f"{folder}/{Path(dirpath, name).relative_to(top).as_posix()}"
+            for dirpath, _, names in os.walk(top)
+            for name in names
+        ]
 
     def uri(self, path: str) -> str:
         return str(self._path(path))
@@ -136,6 +147,15 @@ class S3Store:
     def delete(self, path: str) -> None:
         with self._calls(path):
             self.client.delete_object(Bucket=self.bucket, Key=self.key(path))
+
+    def list_files(self, folder: str) -> list[str]:
+        # One request per 1000 keys: a month of a symbol's hourly folders in two, instead of a GET per folder.
+        head = len(self.key(""))
+        with self._calls(folder):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.key(folder) + "/"
+            )
+            return [item["Key"][head:] for page in pages for item in page.get("Contents", [])]
 
     def uri(self, path: str) -> str:
         return f"s3://{self.bucket}/{self.key(path)}"

@@ -263,3 +263,16 @@ def test_a_load_that_began_before_the_file_landed_does_not_count(s3_flow):
     write_parquet(s3_flow, "2024-02-29-00:00", symbols="BTCUSDT")  # rewritten after that load began
 
     assert [r.partition_key for r in s3_flow.tick().run_requests] == ["2024-02-29-00:00"]
+
+
+def test_a_backfills_notifications_of_files_its_run_loaded_are_deleted_without_a_load(s3_flow, clickhouse_query):
+    # A CLI range backfill of the whole group: it writes the Parquet, then loads it, in one run.
+    s3_flow.pipeline.materialize(
+        "2024-02-28-12:00", last="2024-02-28-23:00", selection=dg.AssetSelection.groups("klines")
+    )
+
+    tick = s3_flow.tick()  # 24 notifications (12 hours, 2 symbols) and the test event, in one tick
+
+    assert tick.run_requests == []
+    assert s3_flow.queue_depth() == (0, 0)
+    assert one_row_per_key(clickhouse_query) == (24 * KLINES_PER_HOUR, 24 * KLINES_PER_HOUR)
