@@ -21,11 +21,11 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import dagster as dg
 
-from binance_assets.defs.loads.load_requests import LakeFile, plan_loads
+from binance_assets.defs.loads.load_requests import HOUR, LakeFile, plan_loads
 from binance_assets.defs.loads.loaded import load_starts
 from binance_assets.defs.loads.s3_events import ObjectCreated, PoisonMessage, parse_body
 from binance_assets.lib.dataset import HOURLY_LOADS, dataset_of
@@ -176,10 +176,19 @@ class Tick:
             partitions = {hour.strftime(PARTITION_FORMAT) for hour in hours}
             starts = load_starts(self.context.instance, self.load_keys[dataset], partitions)
             self._load_started.update({(dataset, partition): t for partition, t in starts.items()})
-            incomplete = incomplete_hours(self.lake, dataset, self.symbols, sorted(hours))
-            self._complete.update({(dataset, hour): hour not in incomplete for hour in hours})
-            for hour, missing in list(incomplete.items())[:MAX_LISTED]:
-                self.log.info(f"{dataset} {hour:%Y-%m-%d-%H:%M}: waiting for the _SUCCESS of {', '.join(missing)}")
+            # Every hour from the first to the last announced one: the planner may load gaps between them.
+            between = [min(hours) + timedelta(hours=i) for i in range(int((max(hours) - min(hours)) / HOUR) + 1)]
+            incomplete = incomplete_hours(self.lake, dataset, self.symbols, between)
+            self._complete.update({(dataset, hour): hour not in incomplete for hour in between})
+            waiting = [hour for hour in sorted(hours) if hour in incomplete]
+            for hour in waiting[:MAX_LISTED]:
+                self.log.info(
+                    f"{dataset} {hour:%Y-%m-%d-%H:%M}: waiting for the _SUCCESS of {', '.join(incomplete[hour])}"
+                )
+
+    def complete(self, dataset: str, hour: datetime) -> bool:
+        """Every symbol's file of the hour has its ``_SUCCESS`` (hours between the tick's files included)."""
+        return self._complete.get((dataset, hour), False)
 
     def loaded_since_landing(self, file: LakeFile) -> bool:
         """A load of its hour began after the file landed (e.g. the hourly job loads what it wrote)."""
@@ -234,7 +243,7 @@ class Tick:
                     to_load.append(file)
             if not to_load and not pending:
                 self.deletable[message.id] = message.receipt
-            elif not all(self._complete[(f.dataset, f.hour)] for f in to_load):
+            elif not all(self.complete(f.dataset, f.hour) for f in to_load):
                 deferred.append((message, DEFER_S[min(message.receive_count, len(DEFER_S)) - 1]))
             else:
                 holding[message.id] = (message, to_load, pending)
@@ -293,7 +302,7 @@ def read_notifications(
 
     holding = tick.triage(messages, cursor)
     unique = {f.identity: f for _, files, _ in holding.values() for f in files}
-    plans = plan_loads(list(unique.values()), tick.load_keys)
+    plans = plan_loads(list(unique.values()), tick.load_keys, tick.complete)
     run_key_of = {identity: plan.run_key for plan in plans for identity in plan.identities}
     for message, files, pending in holding.values():
         requested = {f.identity: run_key_of[f.identity] for f in files} | pending
