@@ -1,5 +1,6 @@
-"""Crashed runs cleaned up on a real Dagster instance, judged by real processes (see also
-binance_assets_tests/faults/test_killed_runs.py: SIGKILLed ``dagster asset materialize`` runs)."""
+"""Crashed runs cleaned up on a real Dagster instance (DAGSTER_HOME), judged by real processes, by a
+run's guard or ``binance-assets reclaim`` (see also binance_assets_tests/faults/test_killed_runs.py:
+SIGKILLed ``dagster asset materialize`` runs)."""
 
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 from dagster._core.test_utils import create_run_for_test
 from dagster._core.utils import make_new_run_id
 
+from binance_assets.cli import main
 from binance_assets.errors import ConfigurationError
 from binance_assets.lib.runs.crashed import CrashedRuns
 from binance_assets.lib.runs.processes import Machine, Orchestrator, running
@@ -121,4 +123,17 @@ def test_reclaim_forgets_a_run_from_another_machine_but_not_a_live_one(instance,
     alive = started_run(instance, sleeper.pid)
     with pytest.raises(ConfigurationError, match=f"Run {alive.run_id} is still running .pid {sleeper.pid} on "):
         CrashedRuns(instance).forget(alive.run_id)
+    assert slot_holders(instance) == [alive.run_id]
+
+
+def test_binance_assets_reclaim_does_the_clean_up_from_the_command_line(instance, sleeper, capsys):
+    crashed = started_run(instance, dead_pid())
+    alive = started_run(instance, sleeper.pid)
+
+    assert main(["reclaim"]) == 0
+    assert capsys.readouterr().out.startswith(f"Cleaned up run {crashed.run_id} (")
+    assert main(["reclaim"]) == 0
+    assert "Nothing to clean up" in capsys.readouterr().out
+    assert main(["reclaim", "--run", alive.run_id]) == 2  # refused: it still runs here
+    assert f"Run {alive.run_id} is still running" in capsys.readouterr().err
     assert slot_holders(instance) == [alive.run_id]
