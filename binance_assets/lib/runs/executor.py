@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import dagster as dg
-from dagster._core.definitions.executor_definition import multi_or_in_process_executor
-from dagster._core.execution.context.system import PlanOrchestrationContext
-from dagster._core.execution.plan.plan import ExecutionPlan
-from dagster._core.executor.base import Executor
+
+# Dagster's own way for an orchestrating process to turn Ctrl-C / termination into an interrupted
+# run while it waits (the multiprocess executor does the same while it polls its steps).
 from dagster._utils.interrupts import raise_interrupts_as
 
 from binance_assets.lib.runs.crashed import CrashedRuns
@@ -116,8 +115,8 @@ class RunGuard:
                 )
 
 
-class GuardedExecutor(Executor):
-    def __init__(self, inner: Executor):
+class GuardedExecutor(dg.Executor):
+    def __init__(self, inner: dg.Executor):
         self.inner = inner
 
     @property
@@ -128,9 +127,7 @@ class GuardedExecutor(Executor):
     def step_dependency_config(self):
         return self.inner.step_dependency_config
 
-    def execute(
-        self, plan_context: PlanOrchestrationContext, execution_plan: ExecutionPlan
-    ) -> Iterator[dg.DagsterEvent]:
+    def execute(self, plan_context, execution_plan) -> Iterator[dg.DagsterEvent]:
         guard = RunGuard(plan_context.instance, plan_context.dagster_run, plan_context.log)
         guard.record_process()
         guard.sweep()
@@ -141,10 +138,10 @@ class GuardedExecutor(Executor):
 
 @dg.executor(
     name="guarded_executor",
-    config_schema=multi_or_in_process_executor.config_schema.as_field(),
-    requirements=multi_or_in_process_executor.get_requirements,
+    config_schema=dg.multi_or_in_process_executor.config_schema.as_field(),
+    requirements=dg.multi_or_in_process_executor.get_requirements,
 )
-def guarded_executor(init_context: dg.InitExecutorContext) -> Executor:
+def guarded_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
     """Dagster's default executor (multiprocess, or ``in_process`` by config), run by the run guard:
     crashed runs are cleaned up and runs over the same hours take turns."""
-    return GuardedExecutor(multi_or_in_process_executor.executor_creation_fn(init_context))
+    return GuardedExecutor(dg.multi_or_in_process_executor.executor_creation_fn(init_context))
