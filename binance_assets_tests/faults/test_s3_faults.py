@@ -1,0 +1,95 @@
+"""Faults of S3 and SQS (moto server behind a fault-injecting proxy) on the way from the lake to
+ClickHouse, and bad messages: a poison body, a duplicate notification. After each: every hour
+exact or visibly failed, one row per key, no notification lost."""
+
+import json
+
+import dagster as dg
+
+from binance_assets_tests.harness import failure_message, klines_outcomes
+from binance_assets_tests.s3_lake import S3Flow
+
+FIRST, LAST = "2024-02-29-00:00", "2024-02-29-02:00"
+FILES = dg.AssetSelection.assets("raw_klines", "klines_parquet").without_checks()
+# dagster-aws asks boto3 for 5 retries (6 attempts): this many errors in a row fail a call for good.
+FAILS_A_CALL = 6
+
+
+def write(flow: S3Flow, **options) -> dg.ExecuteInProcessResult:
+    return flow.pipeline.materialize(FIRST, last=LAST, selection=FILES, **options)
+
+
+def outcomes(flow: S3Flow) -> set[str]:
+    return set(klines_outcomes(flow.pipeline, flow.pipeline.instance, FIRST, LAST).values())
+
+
+def clean_puts(method: str, path: str, operation: str) -> bool:
+    return method == "PUT" and "/clean/" in path
+
+
+def test_throttled_s3_writes_are_ridden_out(faulty_aws, s3_flow):
+    faulty_aws.fail(3, 503, "SlowDown", when=clean_puts)
+
+    assert write(s3_flow).success
+    assert faulty_aws.injected == 3
+    assert s3_flow.drain() == 1  # one range run for the three hours
+    assert outcomes(s3_flow) == {"exact"}
+
+
+def test_s3_failing_the_writes_fails_the_hours_visibly_and_the_rerun_is_exact(faulty_aws, s3_flow):
+    faulty_aws.fail(FAILS_A_CALL, 500, "InternalError", when=clean_puts)
+
+    failed = write(s3_flow, raise_on_error=False)
+
+    assert "InternalError" in failure_message(failed)
+    assert s3_flow.drain() == 0  # no Parquet landed: nothing announced, nothing to load
+    assert outcomes(s3_flow) == {"failed"}
+    assert write(s3_flow).success and s3_flow.drain() == 1
+    assert outcomes(s3_flow) == {"exact"}
+
+
+def test_s3_failing_the_load_fails_the_hours_visibly_and_a_reload_is_exact(faulty_aws, s3_flow):
+    assert write(s3_flow).success
+    faulty_aws.fail(
+        FAILS_A_CALL, 500, "InternalError", when=lambda method, path, op: method == "GET" and "/clean/" in path
+    )
+
+    assert s3_flow.drain(raise_on_error=False) == 1  # the load run failed; its notifications are done with
+
+    faulty_aws.heal()  # (so that the invariant can read the lake)
+    assert outcomes(s3_flow) == {"failed"}
+    s3_flow.pipeline.materialize(FIRST, last=LAST, selection=["clickhouse_klines"])  # re-execute the load
+    assert outcomes(s3_flow) == {"exact"}
+
+
+def test_sqs_failing_a_tick_loses_no_notification(faulty_aws, s3_flow):
+    assert write(s3_flow).success
+    faulty_aws.fail(FAILS_A_CALL, 500, "InternalError", when=lambda method, path, op: op.endswith("ReceiveMessage"))
+
+    try:
+        s3_flow.tick()
+        raise AssertionError("the tick should have failed")
+    except Exception as error:  # the daemon records the tick as failed and ticks again
+        assert "ReceiveMessage" in str(error)
+
+    assert s3_flow.drain() == 1
+    assert outcomes(s3_flow) == {"exact"}
+
+
+def test_a_poison_body_and_a_duplicate_notification_leave_every_hour_exact(s3_flow):
+    assert write(s3_flow).success
+    duplicate = next(
+        m["Body"]
+        for m in s3_flow.queue.client.receive_message(
+            QueueUrl=s3_flow.queue.url, MaxNumberOfMessages=10, VisibilityTimeout=0
+        )["Messages"]
+        if "Records" in m["Body"]
+    )
+    s3_flow.send(duplicate)
+    s3_flow.send("{not json")
+
+    assert s3_flow.drain() == 1  # the duplicate is loaded once
+
+    assert [m["Body"] for m in s3_flow.dead_letters()] == ["{not json"]
+    assert outcomes(s3_flow) == {"exact"}
+    json.loads(duplicate)  # it was a real notification
