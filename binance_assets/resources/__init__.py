@@ -1,14 +1,13 @@
 """One resource per external system, configured from the settings (see README: Configuration).
 
-Binance (``exchange``), the lake store (``lake``: local disk or S3 through dagster-aws), ClickHouse
+Binance (``exchange``), the lake store (``lake``: local disk or S3 through boto3), ClickHouse
 (``warehouse``), SQS (``notifications``), plus DuckDB for the lake checks and the tracked symbols.
 """
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 from dagster_duckdb import DuckDBResource
 
-from binance_assets.resources.aws import aws_settings
+from binance_assets.resources.aws import AwsAccess, aws_settings
 from binance_assets.resources.binance import BinanceExchange
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
@@ -27,7 +26,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             testnet=settings.for_resource("BINANCE_TESTNET"),
             order_book_depth_limit=settings.int_for_resource("ORDER_BOOK_DEPTH_LIMIT"),
         ),
-        "lake": LakeResource(url=settings.for_resource("LAKE_URL"), s3=S3Resource(**aws_settings(settings))),
+        "lake": LakeResource(url=settings.for_resource("LAKE_URL"), s3=AwsAccess(**aws_settings(settings))),
         # S3 ObjectCreated notifications of an s3:// lake (read by s3_parquet_sensor).
         "notifications": NotificationQueue(
             **aws_settings(settings),

@@ -4,10 +4,10 @@ import boto3
 import dagster as dg
 import polars as pl
 import pytest
-from dagster_aws.s3 import S3Resource
 
 from binance_assets.errors import ConfigurationError
 from binance_assets.lib.partitions import parse_hour, to_ms
+from binance_assets.resources.aws import AwsAccess
 from binance_assets.resources.lake import LakeResource
 from binance_assets_tests.harness import Pipeline, evaluations
 from binance_assets_tests.s3_lake import BUCKET, LAKE_URL, REGION
@@ -53,7 +53,7 @@ def test_every_raw_and_clean_path_lands_in_s3_with_the_local_layout(bucket, stan
 
 
 def test_an_incomplete_folder_reads_as_missing_and_an_absent_object_as_none(bucket):
-    lake = LakeResource(url=LAKE_URL)  # no S3Resource given: boto3 reads AWS_ENDPOINT_URL and the keys itself
+    lake = LakeResource(url=LAKE_URL)  # no AwsAccess given: boto3 reads AWS_ENDPOINT_URL and the keys itself
     lake.write_partition("clean/x/file.bin", b"data", {"rows": 1})
     assert lake.read("clean/x/file.bin") == b"data" and lake.manifest("clean/x/file.bin") == {"rows": 1}
 
@@ -69,7 +69,7 @@ def test_a_missing_bucket_says_to_run_setup(aws):
 
 def test_an_unreachable_endpoint_names_the_variable_and_never_the_secret(aws, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret-value")
-    s3 = S3Resource(endpoint_url="http://127.0.0.1:9", max_attempts=1, region_name=REGION)
+    s3 = AwsAccess(endpoint_url="http://127.0.0.1:9", max_attempts=1, region_name=REGION)
     with pytest.raises(ConfigurationError, match="cannot reach http://127.0.0.1:9.*AWS_ENDPOINT_URL") as raised:
         LakeResource(url=LAKE_URL, s3=s3).store.get("raw/x/file.json")
     assert "very-secret-value" not in str(raised.value)
