@@ -31,7 +31,9 @@ class MissingCleanDataError(RuntimeError):
 
 def incomplete_symbols(lake: LakeResource, dataset: str, symbols: list[str], hour: datetime) -> list[str]:
     """Symbols whose clean file for ``hour`` has no ``_SUCCESS`` yet: the load of that hour would fail."""
-    return [s for s in symbols if lake.manifest(clean_file(dataset, s, hour)) is None]
+    paths = {clean_file(dataset, s, hour): s for s in symbols}
+    complete = lake.complete(list(paths))
+    return [symbol for path, symbol in paths.items() if path not in complete]
 
 
 def _missing_clean_data(dataset: str, symbol: str, hour: datetime) -> MissingCleanDataError:
@@ -52,33 +54,39 @@ def load_hours(
     """Insert every symbol-hour's clean Parquet into the dataset's table (created if missing).
 
     Every file is confirmed complete before anything is inserted; the rows then go in batches of
-    ``INSERT_BATCH_ROWS`` as they are read, so a range of any length loads in bounded memory."""
+    ``INSERT_BATCH_ROWS`` as they are read (from S3, several files at once), so a range of any
+    length loads in bounded memory. The warehouse is released when the load ends."""
     started = time.perf_counter()
-    for hour in hours:
-        for symbol in incomplete_symbols(lake, dataset.name, symbols, hour):
-            raise _missing_clean_data(dataset.name, symbol, hour)
     parts = [(symbol, hour, clean_file(dataset.name, symbol, hour)) for symbol in symbols for hour in hours]
-    created = warehouse.ensure_tables([dataset.table])
-    if created:
-        context.log.info(f"Created table(s) {', '.join(created)} in database {warehouse.database}")
+    complete = lake.complete([path for _, _, path in parts])
+    for symbol, hour, path in parts:
+        if path not in complete:
+            raise _missing_clean_data(dataset.name, symbol, hour)
     read_s = insert_s = 0.0
     inserted, batch, batch_rows, sample = 0, [], 0, None
-    for number, (symbol, hour, path) in enumerate(parts, start=1):
-        read_started = time.perf_counter()
-        frame = lake.read_parquet(path)
-        if frame is None:  # rewritten since the check above: its _SUCCESS is gone for now
-            raise _missing_clean_data(dataset.name, symbol, hour)
-        read_s += time.perf_counter() - read_started
-        if sample is None or sample.is_empty():
-            sample = frame
-        batch.append(frame)
-        batch_rows += frame.height
-        if batch_rows >= INSERT_BATCH_ROWS or number == len(parts):
-            insert_started = time.perf_counter()
-            inserted += warehouse.insert(dataset.table.name, pl.concat(batch, how="vertical").to_arrow())
-            insert_s += time.perf_counter() - insert_started
-            batch, batch_rows = [], 0
-            context.log.info(f"{dataset.name}: {inserted:,} rows inserted ({number:,} of {len(parts):,} files read)")
+    read_started = time.perf_counter()
+    frames = lake.concurrently(lambda part: lake.read_parquet(part[2]), parts)  # read ahead while inserting
+    with warehouse.session():
+        created = warehouse.ensure_tables([dataset.table])
+        if created:
+            context.log.info(f"Created table(s) {', '.join(created)} in database {warehouse.database}")
+        for number, ((symbol, hour, _), frame) in enumerate(zip(parts, frames, strict=True), start=1):
+            if frame is None:  # rewritten since the check above: its _SUCCESS is gone for now
+                raise _missing_clean_data(dataset.name, symbol, hour)
+            if sample is None or sample.is_empty():
+                sample = frame
+            batch.append(frame)
+            batch_rows += frame.height
+            if batch_rows >= INSERT_BATCH_ROWS or number == len(parts):
+                insert_started = time.perf_counter()
+                read_s += insert_started - read_started
+                inserted += warehouse.insert(dataset.table.name, pl.concat(batch, how="vertical").to_arrow())
+                read_started = time.perf_counter()
+                insert_s += read_started - insert_started
+                batch, batch_rows = [], 0
+                context.log.info(
+                    f"{dataset.name}: {inserted:,} rows inserted ({number:,} of {len(parts):,} files read)"
+                )
     context.log.info(f"Inserted {inserted:,} {dataset.name} rows into {warehouse.database}.{dataset.table.name}")
     return dg.MaterializeResult(
         metadata={

@@ -5,17 +5,19 @@ Datasets hand it their ``Table`` (name and DDL); it knows no dataset itself.
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import clickhouse_connect
 import dagster as dg
-import pyarrow as pa
-from clickhouse_connect.driver.client import Client
 from pydantic import PrivateAttr
 
 from binance_assets.errors import ConfigurationError
 from binance_assets.settings import DEFAULTS, embedded_clickhouse_url
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 INSERT_BATCH_ROWS = 250_000
 
@@ -41,7 +43,7 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
     url: str = ""
     database: str = DEFAULTS["CLICKHOUSE_DATABASE"]
 
-    _client: Client | None = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)  # a clickhouse_connect Client, opened on first use
     _ensured: set[str] = PrivateAttr(default_factory=set)
     _log: logging.Logger = PrivateAttr(default_factory=lambda: logging.getLogger("binance_assets.warehouse"))
 
@@ -57,8 +59,10 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
         return self.url or embedded_clickhouse_url()
 
     @property
-    def client(self) -> Client:
+    def client(self) -> Any:
         if self._client is None:
+            import clickhouse_connect  # with chdb behind it: imported by the steps that open the warehouse
+
             try:
                 self._client = clickhouse_connect.get_client(dsn=self.dsn)
             except Exception as error:  # clickhouse-connect raises several types; all mean "cannot open"
@@ -70,6 +74,18 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
                 )
                 raise ConfigurationError(f"Cannot open ClickHouse at {redact(self.dsn)}: {hint}") from None
         return self._client
+
+    @contextmanager
+    def session(self) -> Iterator["ClickHouseWarehouse"]:
+        """The warehouse for one step's work, released when it ends.
+
+        The embedded engine admits one process at a time and the ``clickhouse`` pool admits one
+        step: a step must not hold the engine past its own end, even when its process lives on
+        (the in-process executor runs every step of a run in one process)."""
+        try:
+            yield self
+        finally:
+            self.close()
 
     def close(self) -> None:
         # chdb allows one open path per process: release it so the next run (or test) can open one.
@@ -108,7 +124,7 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
             self._ensured.add(table.name)
         return created
 
-    def insert(self, table: str, data: pa.Table) -> int:
+    def insert(self, table: str, data: "pa.Table") -> int:
         """Insert in bounded batches; a retried batch only adds versions ReplacingMergeTree collapses."""
         for offset in range(0, data.num_rows, INSERT_BATCH_ROWS):
             self.client.insert_arrow(f"{self.database}.{table}", data.slice(offset, INSERT_BATCH_ROWS))

@@ -81,8 +81,9 @@ def clickhouse_symbols(
             f"No complete exchangeInfo in the lake{f' at {path}' if path else ''}: materialise exchange_info first."
         )
     frame = symbols_frame(json.loads(data), lake.manifest(path)["fetched_at_ms"])
-    warehouse.ensure_tables([TABLE])
-    inserted = warehouse.insert(TABLE.name, frame.to_arrow())
+    with warehouse.session():
+        warehouse.ensure_tables([TABLE])
+        inserted = warehouse.insert(TABLE.name, frame.to_arrow())
     context.log.info(f"Loaded {inserted:,} symbols from {path} into {warehouse.database}.symbols")
     return dg.MaterializeResult(
         metadata={

@@ -7,20 +7,25 @@ laptop's disk and to a bucket.
 import os
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from botocore.exceptions import ClientError
-
 from binance_assets.errors import ConfigurationError
 from binance_assets.resources.aws import aws_errors, error_code
 
 MISSING_OBJECT = {"NoSuchKey", "404", "NotFound"}
+# Requests to S3 in flight at once when a step reads many files (and the client's connection pool):
+# each GET of a small hourly file is mostly network wait, so 16 at a time read a range ~16x faster
+# than one by one while staying far below S3's per-prefix request rates.
+S3_READERS = 16
 
 
 class LakeStore(Protocol):
+    concurrency: int  # how many reads are worth running at once
+
     def put(self, path: str, data: bytes) -> None: ...
 
     def get(self, path: str) -> bytes | None:
@@ -36,6 +41,8 @@ class LakeStore(Protocol):
 
 
 class LocalStore:
+    concurrency = 1  # the page cache answers at once: threads would only add overhead
+
     def __init__(self, root: str):
         self.root = Path(root).expanduser().resolve()
         try:
@@ -91,6 +98,8 @@ class S3Store:
     reader never sees half a file (S3 has no rename, and needs none).
     """
 
+    concurrency = S3_READERS
+
     def __init__(self, client: Any, bucket: str, prefix: str = ""):
         self.client = client
         self.bucket = bucket
@@ -110,6 +119,8 @@ class S3Store:
 
     @contextmanager
     def _calls(self, path: str) -> Iterator[None]:
+        from botocore.exceptions import ClientError
+
         try:
             with aws_errors(f"Lake {self.uri(path)}"):
                 yield
@@ -125,6 +136,8 @@ class S3Store:
             self.client.put_object(Bucket=self.bucket, Key=self.key(path), Body=data)
 
     def get(self, path: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
         with self._calls(path):
             try:
                 return self.client.get_object(Bucket=self.bucket, Key=self.key(path))["Body"].read()
@@ -144,10 +157,13 @@ class S3Store:
     def local_files(self, paths: list[str]) -> Iterator[list[str]]:
         # DuckDB reads local files only here: httpfs is an extension it would download at run time.
         with tempfile.TemporaryDirectory(prefix="lake-") as tmp:
-            files = []
-            for index, path in enumerate(paths):
-                target = os.path.join(tmp, f"{index}-{os.path.basename(path)}")
+            files = [os.path.join(tmp, f"{index}-{os.path.basename(path)}") for index, path in enumerate(paths)]
+
+            def download(path: str, target: str) -> None:
                 with self._calls(path):
                     self.client.download_file(self.bucket, self.key(path), target)
-                files.append(target)
+
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="lake-download") as pool:
+                for done in [pool.submit(download, p, t) for p, t in zip(paths, files, strict=True)]:
+                    done.result()
             yield files
