@@ -4,12 +4,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from binance_assets.definitions import defs
 from binance_assets.lib.partitions import PARTITION_FORMAT, parse_hour
 from binance_assets.resources.binance import BinanceExchange
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
+from binance_assets.resources.duckdb import DuckDB
 from binance_assets.resources.lake import LakeResource
 from binance_assets.settings import TrackedSymbols
 
@@ -47,7 +47,7 @@ class Pipeline:
             "exchange": BinanceExchange(**{**exchange, **exchange_overrides}),
             "lake": LakeResource(url=self.lake_url),
             "warehouse": ClickHouseWarehouse(url=self.clickhouse_url, database="binance"),
-            "duckdb": DuckDBResource(database=":memory:"),
+            "duckdb": DuckDB(),
         }
 
     def materialize(

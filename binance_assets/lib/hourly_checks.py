@@ -10,7 +10,6 @@ engine is held only while reconciling. Any subset of the checks can be run (``ca
 from collections.abc import Sequence
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from binance_assets.lib.dataset import HourlyDataset
 from binance_assets.lib.lake_checks import LakeCheck, run_lake_checks
@@ -18,6 +17,7 @@ from binance_assets.lib.partitions import hours_in
 from binance_assets.lib.reconcile import RawRows, reconcile_hours, reconciled_spec
 from binance_assets.lib.verdicts import report
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
+from binance_assets.resources.duckdb import DuckDB
 from binance_assets.resources.lake import LakeResource
 from binance_assets.settings import TrackedSymbols
 
@@ -42,7 +42,7 @@ def hourly_checks(
         context: dg.AssetCheckExecutionContext,
         symbols: TrackedSymbols,
         lake: LakeResource,
-        duckdb: DuckDBResource,
+        duckdb: DuckDB,
         warehouse: ClickHouseWarehouse,
     ):
         selected = context.selected_asset_check_keys

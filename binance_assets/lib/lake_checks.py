@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from binance_assets.lib.dataset import HourlyDataset
 from binance_assets.lib.partitions import hourly_partitions
 from binance_assets.lib.verdicts import HourlyVerdicts, Verdict, missing_file
+from binance_assets.resources.duckdb import DuckDB
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import clean_file
 
@@ -49,7 +49,7 @@ def run_lake_checks(
     symbols: list[str],
     hours: list[datetime],
     lake: LakeResource,
-    duckdb: DuckDBResource,
+    duckdb: DuckDB,
 ) -> list[HourlyVerdicts]:
     """Every check's verdicts for every symbol-hour; the files are located (and, from S3, fetched) once."""
     if not checks:

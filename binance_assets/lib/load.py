@@ -4,7 +4,6 @@ import time
 from datetime import datetime
 
 import dagster as dg
-import polars as pl
 
 from binance_assets.lib.dataset import HOURLY_LOAD_TAG, HourlyDataset
 from binance_assets.lib.partitions import hourly_partitions, hours_in
@@ -56,6 +55,8 @@ def load_hours(
     Every file is confirmed complete before anything is inserted; the rows then go in batches of
     ``INSERT_BATCH_ROWS`` as they are read (from S3, several files at once), so a range of any
     length loads in bounded memory. The warehouse is released when the load ends."""
+    import polars as pl  # only the load steps concatenate frames
+
     started = time.perf_counter()
     parts = [(symbol, hour, clean_file(dataset.name, symbol, hour)) for symbol in symbols for hour in hours]
     complete = lake.complete([path for _, _, path in parts])

@@ -1,13 +1,15 @@
 """``klines_parquet``: one sorted, typed Parquet file per symbol-hour."""
 
 from datetime import datetime
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from binance_assets.defs.klines.dataset import KLINES
 from binance_assets.lib.clean import hourly_parquet, raw_rows
 from binance_assets.lib.frames import exact_decimals, ms_timestamps
 from binance_assets.resources.lake import LakeResource
+
+if TYPE_CHECKING:  # polars is imported by the step that builds the frames, not by every step process
+    import polars as pl
 
 # Binance's 12 kline fields, in order.
 RAW_FIELDS = [
@@ -55,8 +57,10 @@ CLEAN_COLUMNS = [
 REST, ARCHIVE, STREAM = "rest", "archive", "stream"
 
 
-def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int, source: str = REST) -> pl.DataFrame:
+def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int, source: str = REST) -> "pl.DataFrame":
     """The clean klines of one symbol-hour from the exchange's rows (kept in open-time order)."""
+    import polars as pl
+
     frame = pl.DataFrame(
         [row[:12] for row in rows],
         schema={
@@ -75,7 +79,7 @@ def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int, source: str 
     return frame.select(CLEAN_COLUMNS).sort("open_time")
 
 
-def hour_of_klines(lake: LakeResource, symbol: str, hour: datetime) -> pl.DataFrame:
+def hour_of_klines(lake: LakeResource, symbol: str, hour: datetime) -> "pl.DataFrame":
     rows, manifest = raw_rows(lake, KLINES.name, symbol, hour)
     return klines_frame(symbol, rows, manifest["fetched_at_ms"], manifest.get("source", REST))
 

@@ -12,7 +12,6 @@ from functools import partial
 from typing import Any
 
 import dagster as dg
-import requests
 from pydantic import PrivateAttr
 
 from binance_assets.errors import ConfigurationError
@@ -149,6 +148,7 @@ class BinanceExchange(dg.ConfigurableResource):
 
     def call(self, endpoint: str, weight: int, method: Callable[..., Any], **params) -> Any:
         """One exchange request under the weight governor and the retry policy."""
+        import requests
         from binance.exceptions import BinanceAPIException
 
         self.client  # creates the governor

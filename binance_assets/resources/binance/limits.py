@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from binance_assets.errors import NotRetryable
@@ -99,6 +98,7 @@ def _status(error: BaseException) -> int | None:
 
 def is_transient(error: BaseException) -> bool:
     """Worth retrying: rate limited (429), server side (5xx), timeouts, dropped or truncated bodies."""
+    import requests
     from binance.exceptions import BinanceRequestException
 
     status = _status(error)
