@@ -1,26 +1,35 @@
-"""Range backfills of the klines group through the real CLI, beside Dagster's own floor.
+"""Range backfills and the hourly tick of the klines group through the real CLI, beside Dagster's own floor.
 
-    uv run --locked python benchmarks/backfill.py                  # 30 days, then 17 months
-    uv run --locked python benchmarks/backfill.py --ranges 30d     # one range
-    uv run --locked python benchmarks/backfill.py --ranges 30d --variants all     # + ways to lower the floor
+    uv run --locked python benchmarks/backfill.py                                   # 30 days, then 17 months
+    uv run --locked python benchmarks/backfill.py --ranges 1h --repeat 3            # the hourly tick
+    uv run --locked python benchmarks/backfill.py --ranges 30d --symbols 1,10 --variants default,planned-subset
+    uv run --locked python benchmarks/backfill.py --ranges 30d --variants all --postgres-url postgresql+psycopg2://u:p@host/db
 
-Each figure is one ``dagster asset materialize --partition-range`` run (BTCUSDT, fresh lake,
-ClickHouse and DAGSTER_HOME with the repo's dagster.yaml) against the exchange stand-in with zero
-latency: wall time, kline requests, weight, 429s, peak RSS (largest process, and the whole process
-tree), then the same CLI run of ``benchmarks/null_pipeline.py`` (same assets, checks, partitions and
-backfill policy; bodies that do nothing). Each run is verified, not just timed: every hour's checks
-must pass and ClickHouse must hold every candle once.
+Each figure is one ``dagster asset materialize`` run (``--partition`` for the 1-hour tick,
+``--partition-range`` otherwise; fresh lake, ClickHouse and DAGSTER_HOME with the repo's
+dagster.yaml) against the exchange stand-in with zero latency, then the same CLI run of
+``benchmarks/null_pipeline.py`` (same assets, checks, steps, pools, partitions and backfill policy;
+bodies that do nothing) with the same variant, so both record the same UI-visible events per
+hour. Reported: wall time, CPU time of the whole process tree (steadier than wall time on a shared
+machine), time until the first step starts (creating the run writes its planned
+events), events per hour, kline requests, weight, 429s, and peak RSS (largest process, and the
+whole process tree). Each run is verified, not just timed: every hour of every check passed and
+ClickHouse holds every candle once. The project's own modules are compiled to bytecode first, as
+``scripts/bootstrap.sh`` does.
 
-``--variants`` repeats both pipelines with each legitimate way to lower the floor that Dagster
-offers: the in-process executor (no process per step), one planned event per asset instead
-of one per partition (``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS``), and, with
-``--postgres-url``, Postgres storage with event batching (``DAGSTER_EVENT_BATCH_SIZE``).
+Variants (``--variants``, comma-separated or ``all``), each a legitimate way to lower Dagster's
+floor: ``in-process`` (one process for the whole run: ``--config`` with the in-process executor),
+``planned-subset`` (one planned event per asset instead of one per hour:
+``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS``), both, and with ``--postgres-url`` Postgres
+storage with and without event batching (``DAGSTER_EVENT_BATCH_SIZE``).
 """
 
 import argparse
+import compileall
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,8 +49,27 @@ from binance_stand_in import ExchangeStandIn  # noqa: E402
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 FIRST_HOUR = datetime(2024, 1, 1, tzinfo=UTC)
-RANGES = {"30d": FIRST_HOUR + timedelta(days=30), "17m": datetime(2025, 6, 1, tzinfo=UTC)}
+# The first hour after each range (the 1-hour tick is the range's only hour).
+RANGES = {
+    "1h": FIRST_HOUR + timedelta(hours=1),
+    "30d": FIRST_HOUR + timedelta(days=30),
+    "17m": datetime(2025, 6, 1, tzinfo=UTC),
+}
+SYMBOLS = (
+    "BTCUSDT",
+    "ETHUSDT",
+    "BNBUSDT",
+    "SOLUSDT",
+    "XRPUSDT",
+    "ADAUSDT",
+    "DOGEUSDT",
+    "LTCUSDT",
+    "DOTUSDT",
+    "LINKUSDT",
+)
 IN_PROCESS = "execution: {config: {in_process: {}}}"
+FORKSERVER = "execution: {config: {multiprocess: {start_method: {forkserver: {}}}}}"
+PLANNED = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
 @dataclass
@@ -55,23 +83,15 @@ class Variant:
 VARIANTS = {
     "default": Variant("default (SQLite, multiprocess)"),
     "in-process": Variant("in-process executor", run_config=IN_PROCESS),
-    "planned-subset": Variant(
-        "one planned event per asset", env={"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
-    ),
-    "in-process+planned-subset": Variant(
-        "in-process + one planned event",
-        env={"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"},
-        run_config=IN_PROCESS,
-    ),
+    "forkserver": Variant("step processes forked from a preloaded server", run_config=FORKSERVER),
+    "planned-subset": Variant("one planned event per asset", env={PLANNED: "1"}),
+    "in-process+planned-subset": Variant("in-process + one planned event", env={PLANNED: "1"}, run_config=IN_PROCESS),
     "postgres": Variant("Postgres", postgres=True),
     "postgres+batch": Variant(
         "Postgres + event batches of 100", env={"DAGSTER_EVENT_BATCH_SIZE": "100"}, postgres=True
     ),
     "postgres+batch+in-process": Variant(
-        "Postgres + batches + in-process",
-        env={"DAGSTER_EVENT_BATCH_SIZE": "100"},
-        run_config=IN_PROCESS,
-        postgres=True,
+        "Postgres + batches + in-process", env={"DAGSTER_EVENT_BATCH_SIZE": "100"}, run_config=IN_PROCESS, postgres=True
     ),
 }
 
@@ -133,7 +153,9 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-def _environment(work: Path, stand_in: ExchangeStandIn, variant: Variant, postgres_url: str | None) -> dict:
+def _environment(
+    work: Path, stand_in: ExchangeStandIn, variant: Variant, symbols: int, postgres_url: str | None
+) -> dict:
     home = work / "dagster_home"
     home.mkdir()
     instance = (REPO / "dagster.yaml").read_text()
@@ -141,86 +163,120 @@ def _environment(work: Path, stand_in: ExchangeStandIn, variant: Variant, postgr
         instance += f"\nstorage:\n  postgres:\n    postgres_url: {postgres_url}\n"
     (home / "dagster.yaml").write_text(instance)
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != PLANNED},
         **variant.env,
         "DAGSTER_HOME": str(home),
         "BINANCE_API_URL": stand_in.url,
-        "BINANCE_SYMBOLS": "BTCUSDT",
+        "BINANCE_SYMBOLS": ",".join(SYMBOLS[:symbols]),
         "LAKE_URL": str(work / "lake"),
         "CLICKHOUSE_URL": f"chdb://{work / 'clickhouse'}",
         "PARTITIONS_START": FIRST_HOUR.strftime(PARTITION_FORMAT),
     }
 
 
-def _verify(env: dict, hours: int, real: bool) -> str:
-    """Every hour of every check passed (and, for the real pipeline, each candle is in ClickHouse once)."""
-    script = """
-import json, os, dagster as dg
+# Reads the run back from the instance: its outcome, its events (per type, and when the first step
+# started), the check results, and for the real pipeline what ClickHouse holds.
+INSPECT = """
+import collections, json, os, dagster as dg
 instance = dg.DagsterInstance.get()
 run = instance.get_runs(limit=1)[0]
-records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
-passed = sum(r.event_log_entry.dagster_event.event_specific_data.passed for r in records)
+records = instance.get_records_for_run(run.run_id, limit=10_000_000).records
+types = collections.Counter(r.event_log_entry.dagster_event_type.value for r in records if r.event_log_entry.is_dagster_event)
+starts = [r.timestamp for r in records if r.event_log_entry.dagster_event_type == dg.DagsterEventType.STEP_START]
+checks = [r.event_log_entry.dagster_event.event_specific_data for r in records
+          if r.event_log_entry.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
 rows = None
 if os.environ.get("BENCH_REAL") == "1":
     import clickhouse_connect
     client = clickhouse_connect.get_client(dsn=os.environ["CLICKHOUSE_URL"])
-    rows = client.query("SELECT count(), uniqExact(open_time) FROM binance.klines FINAL").result_rows[0]
-print(json.dumps([run.status.value, len(records), passed, rows]))
+    rows = client.query("SELECT count(), uniqExact(trading_pair, open_time) FROM binance.klines FINAL").result_rows[0]
+print(json.dumps({"status": run.status.value, "events": len(records), "types": types, "first_step": min(starts),
+                  "checks": len(checks), "passed": sum(c.passed for c in checks),
+                  "targeted": sum(c.target_materialization_data is not None for c in checks), "rows": rows}))
 """
+
+
+def _inspect(env: dict, real: bool) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, "-c", INSPECT],
         env={**env, "BENCH_REAL": "1" if real else "0"},
         capture_output=True,
         text=True,
         check=True,
         cwd=REPO,
     )
-    status, evaluations, passed, rows = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _verdict(found: dict, hours: int, symbols: int, real: bool) -> str:
     problems = []
-    if status != "SUCCESS":
-        problems.append(f"run {status}")
-    if evaluations != passed or evaluations != CHECKS_PER_HOUR * hours:
-        problems.append(f"{passed}/{evaluations} check results passed, {CHECKS_PER_HOUR * hours} expected")
-    if real and rows != [60 * hours, 60 * hours]:
-        problems.append(f"ClickHouse holds {rows} (rows, distinct candles), {60 * hours} expected")
+    if found["status"] != "SUCCESS":
+        problems.append(f"run {found['status']}")
+    if not (found["checks"] == found["passed"] == found["targeted"] == CHECKS_PER_HOUR * hours):
+        problems.append(
+            f"{found['passed']}/{found['checks']} check results passed ({found['targeted']} naming their "
+            f"materialization), {CHECKS_PER_HOUR * hours} expected"
+        )
+    candles = 60 * hours * symbols
+    if real and found["rows"] != [candles, candles]:
+        problems.append(f"ClickHouse holds {found['rows']} (rows, distinct candles), {candles} expected")
     return "; ".join(problems) or "ok"
 
 
-def run_once(real: bool, last_hour: datetime, variant: Variant, postgres_url: str | None, keep: bool) -> dict:
+def run_once(real: bool, span: str, symbols: int, variant: Variant, postgres_url: str | None, keep: bool) -> dict:
+    last_hour = RANGES[span] - timedelta(hours=1)
     hours = int((last_hour - FIRST_HOUR) / timedelta(hours=1)) + 1
     now_ms = int((last_hour + timedelta(days=1)).timestamp() * 1000)
     work = Path(tempfile.mkdtemp(prefix="binance-bench-"))
     module, select = ("binance_assets.definitions", "group:klines") if real else ("benchmarks.null_pipeline", "*")
-    span = f"{FIRST_HOUR.strftime(PARTITION_FORMAT)}...{last_hour.strftime(PARTITION_FORMAT)}"
-    command = [DAGSTER, "asset", "materialize", "-m", module, "--select", select, "--partition-range", span]
+    first, last = FIRST_HOUR.strftime(PARTITION_FORMAT), last_hour.strftime(PARTITION_FORMAT)
+    partitions = ["--partition", first] if hours == 1 else ["--partition-range", f"{first}...{last}"]
+    command = [DAGSTER, "asset", "materialize", "-m", module, "--select", select, *partitions]
     if variant.run_config:
         config = work / "run_config.yaml"
         config.write_text(variant.run_config)
         command += ["--config", str(config)]
     if variant.postgres:
         _reset_postgres(postgres_url)
-    with ExchangeStandIn(symbols=("BTCUSDT",), now_ms=now_ms) as stand_in:
-        env = _environment(work, stand_in, variant, postgres_url)
+    with ExchangeStandIn(symbols=SYMBOLS[:symbols], now_ms=now_ms) as stand_in:
+        env = _environment(work, stand_in, variant, symbols, postgres_url)
         log = (work / "run.log").open("w")
+        launched = time.time()
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         with PeakRss(process.pid) as rss:
-            code = process.wait()
+            # wait4: the CPU time of the CLI process and every step process it reaped
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = code = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         log.close()
         klines = stand_in.count(path="/api/v3/klines")
         weight = sum(r.weight for r in stand_in.requests)
         throttled = stand_in.count(status=429)
-    verdict = _verify(env, hours, real) if code == 0 else f"exit {code}, see {work / 'run.log'}"
+    found = _inspect(env, real) if code == 0 else None
+    verdict = _verdict(found, hours, symbols, real) if found else f"exit {code}, see {work / 'run.log'}"
     if not keep and verdict == "ok":
         shutil.rmtree(work, ignore_errors=True)
+    types = found["types"] if found else {}
     return {
+        "range": span,
         "pipeline": "klines" if real else "null",
+        "symbols": symbols if real else None,
         "variant": variant.name,
-        "partitions": hours,
-        "candles": 60 * hours,
+        "hours": hours,
         "wall_s": round(wall, 1),
-        "ms_per_partition": round(1000 * wall / hours, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "until_first_step_s": round(found["first_step"] - launched, 1) if found else None,
+        "events_per_hour": round(found["events"] / hours, 2) if found else None,
+        "asset_events_per_hour": round(
+            sum(
+                types.get(t, 0)
+                for t in ("ASSET_MATERIALIZATION_PLANNED", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION")
+            )
+            / hours,
+            2,
+        ),
+        "planned_events": types.get("ASSET_MATERIALIZATION_PLANNED"),
         "kline_requests": klines if real else None,
         "weight": weight if real else None,
         "429s": throttled if real else None,
@@ -240,9 +296,25 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def _median(results: list[dict]) -> dict:
+    """The run of median wall time (its other figures with it), the median CPU time and the repeats."""
+    ordered = sorted(results, key=lambda r: r["wall_s"])
+    middle = dict(ordered[len(ordered) // 2])
+    if len(results) > 1:
+        middle["cpu_s"] = round(statistics.median(r["cpu_s"] for r in results), 1)
+        middle["wall_s_runs"] = [r["wall_s"] for r in results]
+        middle["cpu_s_runs"] = [r["cpu_s"] for r in results]
+    if any(r["verified"] != "ok" for r in results):
+        middle["verified"] = "; ".join(sorted({r["verified"] for r in results if r["verified"] != "ok"}))
+    return middle
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ranges", default="30d,17m", help="comma-separated: 30d (720 hours), 17m (12,408 hours)")
+    parser.add_argument(
+        "--ranges", default="30d,17m", help="comma-separated: 1h (the tick), 30d (720 hours), 17m (12,408 hours)"
+    )
+    parser.add_argument("--symbols", default="1", help="comma-separated symbol counts, e.g. 1,10 (at most 10)")
     parser.add_argument(
         "--variants",
         default="default",
@@ -253,6 +325,7 @@ def main() -> None:
         help="postgresql+psycopg2://user:password@host/db of a scratch database: adds the Postgres variants",
     )
     parser.add_argument("--only", choices=["klines", "null"], help="run one pipeline only")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each figure; the median is reported")
     parser.add_argument("--keep", action="store_true", help="keep each run's folder (lake, warehouse, log)")
     args = parser.parse_args()
 
@@ -260,31 +333,43 @@ def main() -> None:
     variants = [VARIANTS[n] for n in (names if args.variants == "all" else args.variants.split(","))]
     if any(v.postgres for v in variants) and not args.postgres_url:
         parser.error("the postgres variants need --postgres-url")
-    pipelines = [p == "klines" for p in ("klines", "null") if args.only in (None, p)]
+    symbol_counts = [int(n) for n in args.symbols.split(",")]
+    if not all(1 <= n <= len(SYMBOLS) for n in symbol_counts):
+        parser.error(f"--symbols: between 1 and {len(SYMBOLS)}")
+    compileall.compile_dir(REPO / "binance_assets", quiet=1)  # as scripts/bootstrap.sh does
+    compileall.compile_dir(REPO / "benchmarks", quiet=1)
     results = []
-    for name in args.ranges.split(","):
-        last_hour = RANGES[name] - timedelta(hours=1)
+    for span in args.ranges.split(","):
         for variant in variants:
-            by_pipeline = {}
-            for real in pipelines:
-                result = run_once(real, last_hour, variant, args.postgres_url, args.keep)
-                by_pipeline[result["pipeline"]] = result
+            cases = [(True, n) for n in symbol_counts if args.only in (None, "klines")]
+            if args.only in (None, "null"):
+                cases.append((False, 1))  # the floor does not depend on the symbols
+            by_case = {}
+            for real, symbols in cases:
+                runs = [
+                    run_once(real, span, symbols, variant, args.postgres_url, args.keep) for _ in range(args.repeat)
+                ]
+                result = _median(runs)
+                by_case[(real, symbols)] = result
                 results.append(result)
                 print(json.dumps(result), flush=True)
-            if len(by_pipeline) == 2:
-                ratio = by_pipeline["klines"]["wall_s"] / by_pipeline["null"]["wall_s"]
-                print(f"# {name} {variant.name}: klines / null = {ratio:.2f}", flush=True)
+            null = by_case.get((False, 1))
+            for (real, symbols), result in by_case.items():
+                if real and null:
+                    print(
+                        f"# {span} {symbols} symbol(s) {variant.name}: klines / null = {result['wall_s'] / null['wall_s']:.2f}"
+                    )
     print(
-        "\n| range | pipeline | variant | partitions | wall s | ms/partition | kline requests | weight | 429s "
-        "| peak RSS process MiB | peak RSS tree MiB | verified |"
+        "\n| range | pipeline | symbols | variant | wall s | CPU s | until 1st step s | events/hour | kline requests | weight "
+        "| 429s | peak RSS process / tree MiB | verified |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        span = "17 months" if r["partitions"] > 1000 else "30 days"
         print(
-            f"| {span} | {r['pipeline']} | {r['variant']} | {r['partitions']:,} | {r['wall_s']} | {r['ms_per_partition']} "
-            f"| {r['kline_requests'] or '–'} | {r['weight'] or '–'} | {r['429s'] if r['429s'] is not None else '–'} "
-            f"| {r['peak_rss_process_mib']} | {r['peak_rss_tree_mib']} | {r['verified']} |"
+            f"| {r['range']} | {r['pipeline']} | {r['symbols'] or '–'} | {r['variant']} | {r['wall_s']} | {r['cpu_s']} "
+            f"| {r['until_first_step_s']} | {r['events_per_hour']} | {r['kline_requests'] or '–'} | {r['weight'] or '–'} "
+            f"| {r['429s'] if r['429s'] is not None else '–'} | {r['peak_rss_process_mib']} / {r['peak_rss_tree_mib']} "
+            f"| {r['verified']} |"
         )
 
 

@@ -12,8 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import requests
-from binance.exceptions import BinanceAPIException, BinanceRequestException
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from binance_assets.errors import NotRetryable
@@ -93,11 +91,16 @@ class WeightGovernor:
 
 
 def _status(error: BaseException) -> int | None:
+    from binance.exceptions import BinanceAPIException  # imported by the client already, when there is one
+
     return error.status_code if isinstance(error, BinanceAPIException) else None
 
 
 def is_transient(error: BaseException) -> bool:
     """Worth retrying: rate limited (429), server side (5xx), timeouts, dropped or truncated bodies."""
+    import requests
+    from binance.exceptions import BinanceRequestException
+
     status = _status(error)
     if status is not None:
         return status == 429 or status >= 500
