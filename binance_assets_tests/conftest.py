@@ -113,6 +113,7 @@ def tiny_disk(tmp_path):
         subprocess.run(["umount", "--lazy", str(mount_point)], check=False)
 
 
+@pytest.fixture
 def streamed_hour(stand_in, pipeline) -> Pipeline:
     """The live stream (writing the lake only, as on the embedded warehouse) saw every candle of
     2024-03-01 00:00–00:59 for BTCUSDT and ETHUSDT; the market is at 01:00:30."""

@@ -104,7 +104,7 @@ def test_dg_launch_runs_the_main_job_with_the_run_as_its_first_line(cli_env, sta
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "RUN_START" in done.stderr.splitlines()[0] and "Warning" not in done.stderr
-    assert done.stderr.count("ASSET_CHECK_EVALUATION") == 3 and "did not pass" not in done.stderr
+    assert done.stderr.count("ASSET_CHECK_EVALUATION") == 4 and "did not pass" not in done.stderr
     assert warehouse_counts(cli_env) == (120, 120)
 
 
