@@ -16,6 +16,7 @@ from pathlib import Path
 
 import clickhouse_connect
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from dagster_duckdb import DuckDBResource
 
 from binance_assets.definitions import defs
@@ -51,6 +52,7 @@ class Pipeline:
         self.lake_url = lake_url or str(self.lake_dir)
         self.clickhouse_url = f"chdb://{root / 'clickhouse'}"
         self.instance = instance or dg.DagsterInstance.ephemeral()
+        self.aws_retries: int | None = None  # boto3 retries per S3 call; None: dagster-aws' default (5)
 
     def query(self, sql: str, **parameters) -> list[tuple]:
         """Rows of ``sql`` in the pipeline's embedded ClickHouse, releasing the engine afterwards."""
@@ -65,7 +67,9 @@ class Pipeline:
         return {
             "symbols": TrackedSymbols(symbols=symbols or self.symbols),
             "exchange": BinanceExchange(**{**exchange, **exchange_overrides}),
-            "lake": LakeResource(url=self.lake_url),
+            "lake": LakeResource(
+                url=self.lake_url, s3=None if self.aws_retries is None else S3Resource(max_attempts=self.aws_retries)
+            ),
             "warehouse": ClickHouseWarehouse(url=self.clickhouse_url, database="binance"),
             "duckdb": DuckDBResource(database=":memory:"),
         }
@@ -199,9 +203,16 @@ class CliRuns:
         # to create it (Dagster's SQLite schema set-up is not safe against that).
         self.instance().dispose()
 
-    def start(self, first: str, last: str, select: str = "group:klines") -> CliRun:
+    def start(self, first: str, last: str, select: str = "group:klines", in_process: bool = False) -> CliRun:
+        """A range run; ``in_process`` runs its steps in the CLI's process (as ``--config`` with
+        ``execution: {config: {in_process: {}}}`` does), saving a Python start per step."""
         command = [DAGSTER_CLI, "asset", "materialize", "-m", "binance_assets.definitions", "--select", select]
-        return CliRun([*command, "--partition-range", f"{first}...{last}"], self.env)
+        command += ["--partition-range", f"{first}...{last}"]
+        if in_process:
+            config = self.home / "in_process.yaml"
+            config.write_text("execution: {config: {in_process: {}}}\n")
+            command += ["--config", str(config)]
+        return CliRun(command, self.env)
 
     def instance(self) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_config(str(self.home))

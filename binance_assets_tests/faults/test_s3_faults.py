@@ -5,14 +5,26 @@ exact or visibly failed, one row per key, no notification lost."""
 import json
 
 import dagster as dg
+import pytest
 
+from binance_assets.resources.sqs import NotificationQueue
 from binance_assets_tests.harness import failure_message, klines_outcomes
 from binance_assets_tests.s3_lake import S3Flow
 
 FIRST, LAST = "2024-02-29-00:00", "2024-02-29-02:00"
 FILES = dg.AssetSelection.assets("raw_klines", "klines_parquet").without_checks()
-# dagster-aws asks boto3 for 5 retries (6 attempts): this many errors in a row fail a call for good.
-FAILS_A_CALL = 6
+# boto3 retries per call here (dagster-aws' default is 5, with backoff of up to 20 s): a fault is
+# ridden out or fails its call within seconds, and this many errors in a row fail a call for good.
+RETRIES = 1
+FAILS_A_CALL = RETRIES + 1
+
+
+@pytest.fixture
+def flow(faulty_aws, s3_flow) -> S3Flow:
+    """The S3 flow, reaching moto through the fault-injecting proxy."""
+    s3_flow.pipeline.aws_retries = RETRIES
+    s3_flow.queue = NotificationQueue(wait_s=1, max_attempts=RETRIES)
+    return s3_flow
 
 
 def write(flow: S3Flow, **options) -> dg.ExecuteInProcessResult:
@@ -27,16 +39,18 @@ def clean_puts(method: str, path: str, operation: str) -> bool:
     return method == "PUT" and "/clean/" in path
 
 
-def test_throttled_s3_writes_are_ridden_out(faulty_aws, s3_flow):
-    faulty_aws.fail(3, 503, "SlowDown", when=clean_puts)
+def test_a_throttled_s3_write_is_ridden_out(faulty_aws, flow):
+    s3_flow = flow
+    faulty_aws.fail(RETRIES, 503, "SlowDown", when=clean_puts)
 
     assert write(s3_flow).success
-    assert faulty_aws.injected == 3
+    assert faulty_aws.injected == RETRIES
     assert s3_flow.drain() == 1  # one range run for the three hours
     assert outcomes(s3_flow) == {"exact"}
 
 
-def test_s3_failing_the_writes_fails_the_hours_visibly_and_the_rerun_is_exact(faulty_aws, s3_flow):
+def test_s3_failing_the_writes_fails_the_hours_visibly_and_the_rerun_is_exact(faulty_aws, flow):
+    s3_flow = flow
     faulty_aws.fail(FAILS_A_CALL, 500, "InternalError", when=clean_puts)
 
     failed = write(s3_flow, raise_on_error=False)
@@ -48,7 +62,8 @@ def test_s3_failing_the_writes_fails_the_hours_visibly_and_the_rerun_is_exact(fa
     assert outcomes(s3_flow) == {"exact"}
 
 
-def test_s3_failing_the_load_fails_the_hours_visibly_and_a_reload_is_exact(faulty_aws, s3_flow):
+def test_s3_failing_the_load_fails_the_hours_visibly_and_a_reload_is_exact(faulty_aws, flow):
+    s3_flow = flow
     assert write(s3_flow).success
     faulty_aws.fail(
         FAILS_A_CALL, 500, "InternalError", when=lambda method, path, op: method == "GET" and "/clean/" in path
@@ -62,7 +77,8 @@ def test_s3_failing_the_load_fails_the_hours_visibly_and_a_reload_is_exact(fault
     assert outcomes(s3_flow) == {"exact"}
 
 
-def test_sqs_failing_a_tick_loses_no_notification(faulty_aws, s3_flow):
+def test_sqs_failing_a_tick_loses_no_notification(faulty_aws, flow):
+    s3_flow = flow
     assert write(s3_flow).success
     faulty_aws.fail(FAILS_A_CALL, 500, "InternalError", when=lambda method, path, op: op.endswith("ReceiveMessage"))
 
