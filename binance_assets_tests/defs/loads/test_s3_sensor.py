@@ -266,16 +266,17 @@ def test_a_load_that_began_before_the_file_landed_does_not_count(s3_flow):
 
 
 def test_a_backfills_notifications_of_files_its_run_loaded_are_deleted_without_a_load(s3_flow, clickhouse_query):
-    # A CLI range backfill of the whole group: it writes the Parquet, then loads it, in one run.
-    s3_flow.pipeline.materialize(
-        "2024-02-28-12:00", last="2024-02-28-23:00", selection=dg.AssetSelection.groups("klines")
-    )
+    # A CLI range backfill of the whole group writes the Parquet, then loads it: its load step starts
+    # seconds after the Parquet landed (a new step process), later than S3's clock margin.
+    write_parquet(s3_flow, "2024-02-28-18:00", "2024-02-28-23:00")
+    time.sleep(1.5)
+    s3_flow.pipeline.materialize("2024-02-28-18:00", last="2024-02-28-23:00", selection=["clickhouse_klines"])
 
-    tick = s3_flow.tick()  # 24 notifications (12 hours, 2 symbols) and the test event, in one tick
+    tick = s3_flow.tick()  # 12 notifications (6 hours, 2 symbols) and the test event, in one tick
 
     assert tick.run_requests == []
     assert s3_flow.queue_depth() == (0, 0)
-    assert one_row_per_key(clickhouse_query) == (24 * KLINES_PER_HOUR, 24 * KLINES_PER_HOUR)
+    assert one_row_per_key(clickhouse_query) == (12 * KLINES_PER_HOUR, 12 * KLINES_PER_HOUR)
 
 
 def test_scattered_notifications_of_a_backfill_load_in_one_run_with_the_complete_hours_between(
