@@ -56,14 +56,15 @@ def test_two_overlapping_range_runs_started_at_once_both_finish_exactly(pipeline
 
     assert (first.finish(), second.finish()) == (0, 0), first.log + second.log
     runs = {run_id_of(first): first, run_id_of(second): second}
-    waiting = [line for run in runs.values() for line in run.lines if "Waiting for run" in line]
-    assert len(waiting) == 1  # the later one waited, once, saying for what
-    waited_for = next(run_id for run_id in runs if f"Waiting for run {run_id}" in waiting[0])
-    assert (
-        "also writes hours 2024-02-27-06:00...2024-02-27-11:00 of clickhouse_klines, klines_parquet, raw_klines"
-        in (waiting[0])
+    waiter = next(run_id for run_id, run in runs.items() if "Waiting for run" in run.log)  # the later one
+    waited_for = next(run_id for run_id in runs if run_id != waiter)
+    waiting = next(line for line in runs[waiter].lines if "Waiting for run" in line)
+    assert f"Waiting for run {waited_for} (" in waiting
+    assert "also writes hours 2024-02-27-06:00...2024-02-27-11:00 of clickhouse_klines, klines_parquet, raw_klines" in (
+        waiting
     )
-    assert "Earlier overlapping runs have ended" in next(r for i, r in runs.items() if i != waited_for).log
+    assert "Earlier overlapping runs have ended" in runs[waiter].log
+    assert "Waiting for run" not in runs[waited_for].log  # the earlier one never waited
     with cli.instance() as instance:
         outcomes = klines_outcomes(pipeline, instance, "2024-02-27-00:00", "2024-02-27-17:00")
         checks = instance.event_log_storage.get_event_records(
