@@ -3,6 +3,7 @@
     binance-assets setup         create the bucket, queues, notification and ClickHouse schema if missing
     binance-assets launch        check --partition / --partition-range, then `dg launch` the klines group
     binance-assets stream        closed 1-minute candles from Binance's websocket into the lake and ClickHouse
+    binance-assets reclaim       clean up crashed runs: mark them failed and free the pool slots they hold
 
 Configuration comes from the same environment variables as the code location (README: Configuration).
 """
@@ -87,6 +88,21 @@ def _positive(text: str) -> float:
     return value
 
 
+def reclaim(args: argparse.Namespace, _unused: list[str]) -> int:
+    import dagster as dg
+
+    from binance_assets.lib.runs.crashed import CrashedRuns
+
+    with dg.DagsterInstance.get() as instance:
+        crashed = CrashedRuns(instance)
+        cleanups = [crashed.forget(args.run_id)] if args.run_id else crashed.sweep()
+        for cleanup in cleanups:
+            print(cleanup.sentence(), flush=True)
+        if not cleanups:
+            print("Nothing to clean up: no crashed run on this machine holds a run or a pool slot.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="binance-assets", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -144,6 +160,20 @@ def parser() -> argparse.ArgumentParser:
     )
     streaming.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     streaming.set_defaults(run=stream)
+    reclaim_parser = commands.add_parser(
+        "reclaim",
+        help="clean up crashed runs: mark them failed, stop their orphaned steps, free their pool slots",
+        description=(
+            "Every run does this by itself when it starts (and while it waits for a pool slot); this is the "
+            "same clean-up without starting a run. Without --run: runs recorded on this machine whose process "
+            "is gone. With --run: that run, wherever it ran, once you know it no longer runs. Uses the Dagster "
+            "instance in DAGSTER_HOME."
+        ),
+    )
+    reclaim_parser.add_argument(
+        "--run", dest="run_id", metavar="RUN_ID", help="mark this unfinished run failed and free its slots"
+    )
+    reclaim_parser.set_defaults(run=reclaim)
     return root
 
 

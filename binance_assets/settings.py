@@ -59,6 +59,10 @@ FALSE_WORDS = ("0", "false", "no", "off")
 KLINES_SOURCES = ("auto", "rest", "archive")
 # Binance's own rule for symbol text (it answers -1100 to anything else).
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9\-_.]{1,20}$")
+SYMBOL_FORMAT = (
+    "Binance symbols are 1–20 characters of A–Z, 0–9, '-', '_' or '.', with no separator between the assets: "
+    "BTCUSDT, not BTC/USDT or BTC-USDT; list several with commas (BTCUSDT,ETHUSDT)."
+)
 
 
 def embedded_clickhouse_url(directory: str = DEFAULT_CLICKHOUSE_DIR) -> str:
@@ -77,9 +81,7 @@ def parse_symbols(text: str, variable: str = "BINANCE_SYMBOLS") -> list[str]:
     illegal = [s for s in symbols if not SYMBOL_PATTERN.match(s)]
     if illegal:
         raise ConfigurationError(
-            f"{variable}={text!r}: {', '.join(map(repr, illegal))} is not an exchange symbol. Binance symbols are "
-            "1–20 characters of A–Z, 0–9, '-', '_' or '.', with no separator between the assets: BTCUSDT, not "
-            "BTC/USDT or BTC-USDT; list several with commas (BTCUSDT,ETHUSDT)."
+            f"{variable}={text!r}: {', '.join(map(repr, illegal))} is not an exchange symbol. {SYMBOL_FORMAT}"
         )
     return symbols
 

@@ -6,7 +6,10 @@ it reaches LocalStack or AWS in production.
 
 import json
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote_plus
 
 import dagster as dg
@@ -51,6 +54,98 @@ def aws(monkeypatch) -> Iterator[str]:
         server.stop()
 
 
+@dataclass
+class Fault:
+    remaining: int
+    status: int
+    code: str
+    matches: Callable[[str, str, str], bool]
+
+
+class FaultyEndpoint:
+    """An HTTP proxy in front of moto answering chosen requests with an AWS error instead (moto has no
+    fault injection of its own): what S3 and SQS do when they are throttled or failing."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.faults: list[Fault] = []
+        self.injected = 0
+        self._lock = threading.Lock()
+        endpoint = self
+
+        session = requests.Session()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, and "100 Continue" for boto3's uploads (else it waits 1 s)
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fault = endpoint._take(self.command, self.path, self.headers.get("X-Amz-Target", ""))
+                if fault is not None:
+                    error = f"<Error><Code>{fault.code}</Code><Message>injected</Message></Error>".encode()
+                    self.send_response(fault.status)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = session.request(
+                    self.command, endpoint.target + self.path, headers=headers, data=body, allow_redirects=False
+                )
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def fail(self, times: int, status: int, code: str, when: Callable[[str, str, str], bool]) -> None:
+        """The next ``times`` requests for which ``when(method, path, operation)`` holds (operation: the
+        ``X-Amz-Target`` of JSON APIs such as ``AmazonSQS.ReceiveMessage``, else "") get ``status``."""
+        with self._lock:
+            self.faults.append(Fault(times, status, code, when))
+
+    def heal(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    def _take(self, method: str, path: str, operation: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.remaining > 0 and fault.matches(method, path, operation):
+                    fault.remaining -= 1
+                    self.injected += 1
+                    return fault
+        return None
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def faulty_aws(aws, monkeypatch) -> Iterator[FaultyEndpoint]:
+    """The code under test reaches moto only through a ``FaultyEndpoint`` (AWS_ENDPOINT_URL)."""
+    endpoint = FaultyEndpoint(aws)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
+    try:
+        yield endpoint
+    finally:
+        endpoint.stop()
+
+
 @pytest.fixture
 def dagster_instance() -> Iterator[dg.DagsterInstance]:
     """A persistent (SQLite, temp dir) instance: sensors keep cursors and run keys on it."""
@@ -82,7 +177,7 @@ class S3Flow:
         self.cursor = data.cursor
         return data
 
-    def record(self, requests: list[dg.RunRequest]) -> None:
+    def record(self, requests: list[dg.RunRequest], raise_on_error: bool = True) -> None:
         """What the daemon does with a tick's run requests: a run per request, tagged with its run key."""
         for request in requests:
             tags = {RUN_KEY_TAG: request.run_key, SENSOR_NAME_TAG: SENSOR_NAME, **request.tags}
@@ -91,7 +186,20 @@ class S3Flow:
             selection = dg.AssetSelection.assets(*request.asset_selection) | dg.AssetSelection.checks(
                 *request.asset_check_keys
             )
-            self.pipeline.materialize(request.partition_key or start, last=end, selection=selection, tags=tags)
+            self.pipeline.materialize(
+                request.partition_key or start, last=end, selection=selection, tags=tags, raise_on_error=raise_on_error
+            )
+
+    def drain(self, raise_on_error: bool = True, most_ticks: int = 10) -> int:
+        """Ticks, running what they request, until the queue is empty; returns the number of load runs."""
+        runs = 0
+        for _ in range(most_ticks):
+            requests = self.tick().run_requests
+            self.record(requests, raise_on_error)
+            runs += len(requests)
+            if not requests and self.queue_depth() == (0, 0):
+                return runs
+        raise AssertionError(f"the queue still holds {self.queue_depth()} (visible, in flight) messages")
 
     def queue_depth(self, name: str | None = None) -> tuple[int, int]:
         """(visible, in flight) messages of the queue (default: the notification queue)."""

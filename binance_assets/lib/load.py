@@ -14,7 +14,7 @@ from binance_assets.lib.preview import preview
 from binance_assets.lib.retries import STORAGE_RETRY_POLICY
 from binance_assets.resources.clickhouse import INSERT_BATCH_ROWS, ClickHouseWarehouse
 from binance_assets.resources.lake import CorruptFileError, LakeResource
-from binance_assets.resources.lake.layout import clean_file
+from binance_assets.resources.lake.layout import CLEAN, clean_file, month_dir, partition_dir
 from binance_assets.settings import TrackedSymbols
 
 # A load whose step retries ran out (the warehouse held for minutes, a full disk) is requested again
@@ -48,9 +48,17 @@ class UnreadableParquetError(NotRetryable):
     """Clean Parquet files that cannot be read: only rewriting them helps."""
 
 
-def incomplete_symbols(lake: LakeResource, dataset: str, symbols: list[str], hour: datetime) -> list[str]:
-    """Symbols whose clean file for ``hour`` has no ``_SUCCESS`` yet: the load of that hour would fail."""
-    return [s for s in symbols if lake.manifest(clean_file(dataset, s, hour)) is None]
+def incomplete_hours(lake: LakeResource, dataset: str, symbols: list[str], hours: list[datetime]) -> dict:
+    """{hour: symbols whose clean file has no ``_SUCCESS`` yet} for the hours a load would fail on;
+    one listing per symbol and month, however many hours."""
+    months = {month_dir(CLEAN, dataset, symbol, hour) for symbol in symbols for hour in hours}
+    complete = set().union(*(lake.completed_folders(month) for month in sorted(months)))
+    incomplete = {}
+    for hour in hours:
+        missing = [s for s in symbols if partition_dir(CLEAN, dataset, s, hour) not in complete]
+        if missing:
+            incomplete[hour] = missing
+    return incomplete
 
 
 def _missing_clean_data(dataset: HourlyDataset, missing: list[tuple[str, datetime]]) -> MissingCleanDataError:
@@ -75,7 +83,11 @@ def load_hours(
     unreadable file does not stop the others: every readable hour is loaded (and recorded as
     materialized), then the step fails naming every unreadable one."""
     started = time.perf_counter()
-    missing = [(symbol, hour) for hour in hours for symbol in incomplete_symbols(lake, dataset.name, symbols, hour)]
+    missing = [
+        (symbol, hour)
+        for hour, symbols_ in incomplete_hours(lake, dataset.name, symbols, hours).items()
+        for symbol in symbols_
+    ]
     if missing:
         raise _missing_clean_data(dataset, missing)
     parts = [(symbol, hour, clean_file(dataset.name, symbol, hour)) for symbol in symbols for hour in hours]

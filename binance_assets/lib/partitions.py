@@ -1,6 +1,6 @@
 """The hourly (UTC) partitions every dataset shares, and the hour arithmetic around them."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -17,6 +17,8 @@ RANGE_SEPARATOR = "..."
 # Run tags that make one run cover a range of partitions (a single-run backfill).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+HOUR = timedelta(hours=1)
+MAX_BRIDGED_GAP = 24  # hours: the widest gap of complete hours one load run bridges
 
 __all__ = [
     "HOUR_MS",
@@ -131,12 +133,18 @@ def hours_target(first: datetime, last: datetime) -> dict:
     return {"partition_key": None, "tags": {RANGE_START_TAG: first_key, RANGE_END_TAG: last_key}}
 
 
-def contiguous_spans(hours: list[datetime]) -> list[list[datetime]]:
-    """Sorted distinct hours cut into runs of consecutive hours."""
+def contiguous_spans(
+    hours: list[datetime], bridgeable: Callable[[datetime], bool] = lambda hour: False
+) -> list[list[datetime]]:
+    """Sorted distinct hours cut into runs of consecutive hours. A gap of at most ``MAX_BRIDGED_GAP``
+    whose every hour is ``bridgeable`` joins the hours on either side (its hours included)."""
     spans: list[list[datetime]] = []
     for hour in sorted(set(hours)):
-        if spans and hour - spans[-1][-1] == timedelta(hours=1):
-            spans[-1].append(hour)
+        gap = (
+            [spans[-1][-1] + timedelta(hours=i) for i in range(1, int((hour - spans[-1][-1]) / HOUR))] if spans else []
+        )
+        if spans and len(gap) <= MAX_BRIDGED_GAP and all(bridgeable(h) for h in gap):
+            spans[-1].extend([*gap, hour])
         else:
             spans.append([hour])
     return spans

@@ -43,7 +43,11 @@ class NotificationQueue(ResourceWithBoto3Configuration):
     dlq_name: str = Field(
         default=DEFAULTS["SQS_DLQ_NAME"], description="Dead-letter queue for bodies that cannot be parsed."
     )
-    max_messages: int = Field(default=100, description="Messages read per sensor tick at most.")
+    max_messages: int = Field(
+        default=1000,
+        description="Messages read per sensor tick at most: a backfill's notifications drain in a few ticks, "
+        "and the receipts a tick holds until its runs exist keep the sensor's cursor well under a megabyte.",
+    )
     wait_s: int = Field(default=2, description="Long-poll of the first receive of a tick (seconds).")
     visibility_timeout_s: int = Field(
         default=300,
@@ -143,12 +147,15 @@ class NotificationQueue(ResourceWithBoto3Configuration):
                     )
         return deleted
 
-    def defer(self, message: QueueMessage, seconds: int) -> None:
-        """Hide a message for ``seconds`` more; it comes back on a later tick."""
-        with aws_errors(f"SQS queue {self.queue_name!r}"):
-            self.client.change_message_visibility(
-                QueueUrl=self.url, ReceiptHandle=message.receipt, VisibilityTimeout=seconds
-            )
+    def defer(self, hiding: list[tuple[QueueMessage, int]]) -> None:
+        """Hide each message for its number of seconds more; they come back on a later tick."""
+        for start in range(0, len(hiding), SQS_BATCH):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": message.receipt, "VisibilityTimeout": seconds}
+                for i, (message, seconds) in enumerate(hiding[start : start + SQS_BATCH])
+            ]
+            with aws_errors(f"SQS queue {self.queue_name!r}"):
+                self.client.change_message_visibility_batch(QueueUrl=self.url, Entries=entries)
 
     def dead_letter(self, message: QueueMessage, reason: str) -> bool:
         """Move a message to the DLQ (with the reason as an attribute); False when there is no DLQ."""

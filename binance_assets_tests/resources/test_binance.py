@@ -10,6 +10,7 @@ import pytest
 from binance_assets.errors import ConfigurationError
 from binance_assets.resources.binance.client import BinanceExchange
 from binance_assets.resources.binance.limits import ExchangeBannedError, ExchangeUnavailableError
+from binance_assets.resources.binance.refusals import FirewallBlockedError, IllegalSymbolError, RestrictedLocationError
 from binance_assets_tests.harness import STAND_IN_NOW_MS
 from binance_stand_in import ExchangeStandIn
 
@@ -115,3 +116,57 @@ def test_an_unreachable_exchange_names_the_setting_to_fix():
     exchange = BinanceExchange(api_url=f"http://127.0.0.1:{port}", backoff_s=0.01)
     with pytest.raises(ConfigurationError, match="BINANCE_API_URL"):
         fetch(exchange, STAND_IN_NOW_MS - DAY_MS, STAND_IN_NOW_MS)
+
+
+def refused_with(exchange: BinanceExchange) -> ConfigurationError:
+    with pytest.raises(ConfigurationError) as refused:
+        fetch(exchange, STAND_IN_NOW_MS - DAY_MS, STAND_IN_NOW_MS)
+    return refused.value
+
+
+def test_a_restricted_location_names_the_endpoint_setting_and_is_not_retried(stand_in):
+    stand_in.restricted_location = True  # as api.binance.com answers from the US: every request, time included
+
+    error = refused_with(exchange_for(stand_in))
+
+    assert isinstance(error, RestrictedLocationError)
+    assert "HTTP 451, code 0: Service unavailable from a restricted location" in str(error)
+    assert "Set BINANCE_API_URL" in str(error) and "binance_stand_in" in str(error)
+    assert stand_in.count() == 1
+
+
+def test_a_firewall_block_shows_the_status_and_the_pages_title_not_the_page(stand_in):
+    stand_in.fail_next(1, "403", path=KLINES)
+
+    error = refused_with(exchange_for(stand_in))
+
+    assert isinstance(error, FirewallBlockedError)
+    message = str(error)
+    assert "HTTP 403, not JSON (text/html: 'ERROR: The request could not be satisfied')" in message
+    assert "Slow down" in message and "IP" in message
+    assert "<" not in message and "\n" not in message
+    assert stand_in.count(path=KLINES) == 1
+
+
+def test_symbol_text_the_exchange_refuses_names_the_symbols_setting_and_its_format(stand_in):
+    exchange = exchange_for(stand_in)  # the resource sends what it is given (the settings check it first)
+
+    with pytest.raises(IllegalSymbolError) as refused:
+        exchange.validate_symbols(["BTC/USDT"])
+
+    message = str(refused.value)
+    assert "HTTP 400, code -1100: Illegal characters found in parameter 'symbols'" in message
+    assert "Fix BINANCE_SYMBOLS" in message and "BTCUSDT, not BTC/USDT" in message
+    assert stand_in.count(path="/api/v3/exchangeInfo") == 1
+
+
+def test_an_html_error_page_is_summarised_in_one_line(stand_in):
+    stand_in.fail_next(10, "502", path=KLINES)
+
+    with pytest.raises(ExchangeUnavailableError) as unavailable:
+        fetch(exchange_for(stand_in), STAND_IN_NOW_MS - DAY_MS, STAND_IN_NOW_MS)
+
+    message = str(unavailable.value)
+    assert "last with HTTP 502, not JSON (text/html: '502 Bad Gateway')" in message
+    assert "<" not in message and "\n" not in message
+    assert unavailable.value.__cause__ is None  # the page does not come along as a chained exception

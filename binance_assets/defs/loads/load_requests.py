@@ -1,20 +1,26 @@
 """From announced lake files to as few load runs as possible.
 
 Files of one dataset whose hours are contiguous become one run over a partition range (the load
-assets have ``BackfillPolicy.single_run()``); a gap starts another run. Each run's ``run_key`` is
+assets have ``BackfillPolicy.single_run()``), and so do hours up to a day apart when every hour
+between them is complete in the lake; any other gap starts another run. Each run's ``run_key`` is
 derived from the exact file versions it loads, so a redelivered notification cannot start a second
 run while a re-upload (new ETag / sequencer) does — a run_key deduplicates forever.
 """
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import dagster as dg
 
 from binance_assets.lib.partitions import PARTITION_FORMAT, contiguous_spans, hours_target
 
+# A load run's steps (the load and its reconciliation) both need the warehouse, one at a time: one
+# process runs them, saving a Python start per step on the way from a PUT to queryable rows.
+LOAD_RUN_CONFIG = {"execution": {"config": {"in_process": {}}}}
 LAKE_FILES_TAG = "binance_assets/lake_files"
 
 
@@ -50,17 +56,27 @@ class PlannedLoad:
             asset_selection=[self.asset_key],
             partition_key=target["partition_key"],
             tags={LAKE_FILES_TAG: str(len(self.identities)), **target["tags"]},
+            run_config=LOAD_RUN_CONFIG,
         )
 
 
-def plan_loads(files: list[LakeFile], load_keys: dict[str, dg.AssetKey]) -> list[PlannedLoad]:
-    """One load per dataset and contiguous span of hours; ``load_keys`` maps a dataset to its load asset."""
+def plan_loads(
+    files: list[LakeFile],
+    load_keys: dict[str, dg.AssetKey],
+    complete: Callable[[str, datetime], bool] = lambda dataset, hour: False,
+) -> list[PlannedLoad]:
+    """One load per dataset and span of hours; ``load_keys`` maps a dataset to its load asset.
+
+    Notifications of a backfill come out of SQS in no strict order, so one tick's files may be
+    scattered over its hours: hours up to ``MAX_BRIDGED_GAP`` apart are loaded in one run when every
+    hour between them is ``complete`` in the lake (loading them early is harmless: their own
+    notifications are then recognised as already loaded)."""
     by_dataset: dict[str, list[LakeFile]] = defaultdict(list)
     for file in files:
         by_dataset[file.dataset].append(file)
     plans = []
     for dataset, dataset_files in sorted(by_dataset.items()):
-        for span in contiguous_spans([f.hour for f in dataset_files]):
+        for span in contiguous_spans([f.hour for f in dataset_files], partial(complete, dataset)):
             covered = set(span)
             identities = frozenset(f.identity for f in dataset_files if f.hour in covered)
             plans.append(PlannedLoad(dataset, load_keys[dataset], span, identities))

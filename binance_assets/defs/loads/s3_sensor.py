@@ -1,14 +1,16 @@
 """``s3_parquet_sensor``: the warehouse follows the S3 lake, one SQS notification at a time.
 
-Each tick:
+Each tick (every 10 s):
 1. settles the messages of earlier ticks: once the run requests they led to are recorded on the
    instance (the daemon saves the cursor only after submitting the runs), they are deleted;
-2. receives a bounded batch of messages (a short long-poll, a time budget well inside the 60 s tick);
-3. triages each message: test events, files outside the loadable datasets and files already loaded
-   (by this sensor, or by any run whose load of that hour began after the file landed, such as the
-   hourly job that wrote it) are deleted at once; bodies that are not S3 events go to the dead-letter queue; files whose hour
-   is not yet complete for every symbol are deferred (after ``maxReceiveCount`` receives the redrive
-   policy parks them in the DLQ);
+2. receives up to 1000 messages (a short long-poll, then as fast as SQS answers, within a time
+   budget well inside the 60 s tick), so a backfill's notifications drain in a few ticks;
+3. triages them together: test events, files outside the loadable datasets and files already
+   loaded (by this sensor, or by any run whose load of that hour began after the file landed, such
+   as the hourly job or a CLI backfill that wrote it) are deleted at once; bodies that are not S3
+   events go to the dead-letter queue; files whose hour is not yet complete for every symbol are
+   deferred (after ``maxReceiveCount`` receives the redrive policy parks them in the DLQ). The
+   lookups behind this are a few queries and listings per tick, whatever the number of messages;
 4. requests one load run per dataset and contiguous span of hours, and holds the messages until
    the next tick confirms those runs exist.
 A message is therefore deleted only after its run request is recorded, and a crash anywhere
@@ -17,15 +19,18 @@ leaves it in the queue to be seen again.
 
 import json
 import time
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 
 import dagster as dg
 
 from binance_assets.defs.loads.load_requests import LakeFile, plan_loads
+from binance_assets.defs.loads.loaded import load_starts
 from binance_assets.defs.loads.s3_events import ObjectCreated, PoisonMessage, parse_body
 from binance_assets.lib.dataset import HOURLY_LOADS, dataset_of
-from binance_assets.lib.load import incomplete_symbols
-from binance_assets.lib.partitions import PARTITION_FORMAT, hourly_partitions
+from binance_assets.lib.load import incomplete_hours
+from binance_assets.lib.partitions import HOUR, PARTITION_FORMAT, hourly_partitions
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import CLEAN, parse
 from binance_assets.resources.lake.stores import S3Store
@@ -36,7 +41,11 @@ SENSOR_NAME = "s3_parquet_sensor"
 # Tags the sensor daemon puts on the runs it creates (dagster._core.storage.tags).
 RUN_KEY_TAG = "dagster/run_key"
 SENSOR_NAME_TAG = "dagster/sensor_name"
-RECEIVE_BUDGET_S = 20.0
+# Every 10 s: a file lands in ClickHouse within seconds of its notification, not half a minute.
+TICK_INTERVAL_S = 10
+# Reading stops after this long, well inside Dagster's 60 s tick limit with the triage that follows.
+RECEIVE_BUDGET_S = 25.0
+MAX_LISTED = 5
 # A file version loaded within this window is recognised when its notification comes again.
 REMEMBER_LOADED_S = 6 * 3600
 REMEMBER_LOADED_MAX = 5000
@@ -87,6 +96,9 @@ class SensorCursor:
         return None
 
 
+Holding = tuple[QueueMessage, list[LakeFile], dict[str, str]]
+
+
 def loadable_datasets(context: dg.SensorEvaluationContext) -> dict[str, dg.AssetKey]:
     """Dataset → its hourly load asset, for every load asset in this code location (by their tags),
     so a new dataset is loaded without touching the sensor.
@@ -113,16 +125,20 @@ class Tick:
         self.load_keys = loadable_datasets(context)
         self.now = time.time()
         self.deletable: dict[str, str] = {}  # message id → receipt handle
-        self._complete: dict[tuple[str, str], bool] = {}
-        self._load_started: dict[tuple[str, str], float | None] = {}
+        self.summary = TriageSummary()
+        self._recorded: dict[str, bool] = {}
+        self._complete: dict[tuple[str, datetime], bool] = {}
+        self._load_started: dict[tuple[str, str], float] = {}
 
-    def _recorded(self, run_key: str) -> bool:
-        runs = self.context.instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=5)
-        return any(run.tags.get(SENSOR_NAME_TAG) == SENSOR_NAME for run in runs)
+    def recorded(self, run_key: str) -> bool:
+        if run_key not in self._recorded:
+            runs = self.context.instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: run_key}), limit=5)
+            self._recorded[run_key] = any(run.tags.get(SENSOR_NAME_TAG) == SENSOR_NAME for run in runs)
+        return self._recorded[run_key]
 
     def settle(self, cursor: SensorCursor) -> None:
         for message_id, held in list(cursor.held.items()):
-            if all(self._recorded(key) for key in set(held.run_keys)):
+            if all(self.recorded(key) for key in set(held.run_keys)):
                 self.deletable[message_id] = held.receipt
                 cursor.loaded.update(dict.fromkeys(held.identities, self.now))
                 del cursor.held[message_id]
@@ -150,37 +166,34 @@ class Tick:
             return f"hour {parsed.hour:%Y-%m-%d %H}:00 is outside the hourly partitions"
         return LakeFile(parsed.dataset, parsed.symbol, parsed.hour, event.identity, event.landed_at)
 
-    def load_started(self, file: LakeFile) -> float | None:
-        """When the load behind the partition's latest materialization began (it read what was there then)."""
-        key = (file.dataset, file.hour.strftime(PARTITION_FORMAT))
-        if key not in self._load_started:
-            instance = self.context.instance
-            latest = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=self.load_keys[file.dataset], asset_partitions=[key[1]]), limit=1
-            ).records
-            started = None
-            if latest:
-                entry = latest[0].event_log_entry
-                steps = instance.get_records_for_run(entry.run_id, of_type=dg.DagsterEventType.STEP_START).records
-                started = next(
-                    (s.event_log_entry.timestamp for s in steps if s.event_log_entry.step_key == entry.step_key), None
+    def look_up(self, files: list[LakeFile]) -> None:
+        """What the triage needs about all the tick's hours at once: when each hour's latest load began,
+        and whether every symbol's file of the hour is complete (a few queries and listings in all)."""
+        hours_by_dataset: dict[str, set[datetime]] = defaultdict(set)
+        for file in files:
+            hours_by_dataset[file.dataset].add(file.hour)
+        for dataset, hours in hours_by_dataset.items():
+            partitions = {hour.strftime(PARTITION_FORMAT) for hour in hours}
+            starts = load_starts(self.context.instance, self.load_keys[dataset], partitions)
+            self._load_started.update({(dataset, partition): t for partition, t in starts.items()})
+            # Every hour from the first to the last announced one: the planner may load gaps between them.
+            between = [min(hours) + timedelta(hours=i) for i in range(int((max(hours) - min(hours)) / HOUR) + 1)]
+            incomplete = incomplete_hours(self.lake, dataset, self.symbols, between)
+            self._complete.update({(dataset, hour): hour not in incomplete for hour in between})
+            waiting = [hour for hour in sorted(hours) if hour in incomplete]
+            for hour in waiting[:MAX_LISTED]:
+                self.log.info(
+                    f"{dataset} {hour:%Y-%m-%d-%H:%M}: waiting for the _SUCCESS of {', '.join(incomplete[hour])}"
                 )
-            self._load_started[key] = started
-        return self._load_started[key]
+
+    def complete(self, dataset: str, hour: datetime) -> bool:
+        """Every symbol's file of the hour has its ``_SUCCESS`` (hours between the tick's files included)."""
+        return self._complete.get((dataset, hour), False)
 
     def loaded_since_landing(self, file: LakeFile) -> bool:
         """A load of its hour began after the file landed (e.g. the hourly job loads what it wrote)."""
-        started = self.load_started(file) if file.landed_at is not None else None
-        return started is not None and started > file.landed_at + CLOCK_MARGIN_S
-
-    def complete(self, file: LakeFile) -> bool:
-        key = (file.dataset, file.hour.strftime(PARTITION_FORMAT))
-        if key not in self._complete:
-            missing = incomplete_symbols(self.lake, file.dataset, self.symbols, file.hour)
-            if missing:
-                self.log.info(f"{file.dataset} {key[1]}: waiting for the _SUCCESS of {', '.join(missing)}")
-            self._complete[key] = not missing
-        return self._complete[key]
+        started = self._load_started.get((file.dataset, file.hour.strftime(PARTITION_FORMAT)))
+        return started is not None and file.landed_at is not None and started > file.landed_at + CLOCK_MARGIN_S
 
     def poison(self, message: QueueMessage, error: PoisonMessage) -> None:
         if self.queue.dead_letter(message, str(error)):
@@ -191,44 +204,81 @@ class Tick:
                 "left to the queue's redrive policy (run `binance-assets setup` to create the DLQ)."
             )
 
-    def triage(self, message: QueueMessage, cursor: SensorCursor) -> tuple[list[LakeFile], dict[str, str]] | None:
-        """Files to load, and {identity: run key} of files already requested, of a message to hold.
-
-        None when the message is settled here (deleted, dead-lettered or deferred)."""
+    def parse(self, message: QueueMessage) -> list[LakeFile] | None:
+        """The loadable files a message announces; None when it is settled here (dead-lettered, test event)."""
         try:
             events = parse_body(message.body)
         except PoisonMessage as error:
             self.poison(message, error)
             return None
         if events is None:
-            self.log.info(f"Message {message.id}: s3:TestEvent, deleted")
+            self.summary.test_events += 1
             self.deletable[message.id] = message.receipt
             return None
-        files: list[LakeFile] = []
-        pending: dict[str, str] = {}
+        files = []
         for event in events:
             file = self.lake_file(event)
             if isinstance(file, str):
-                self.log.info(f"Message {message.id}: ignoring s3://{event.bucket}/{event.key}: {file}")
-            elif file.identity in cursor.loaded or self.loaded_since_landing(file):
-                self.log.info(
-                    f"Message {message.id}: s3://{event.bucket}/{event.key} (ETag {event.etag}) already loaded"
-                )
-            elif (run_key := cursor.held_run_key(file.identity)) is not None:
-                pending[file.identity] = run_key
+                self.summary.ignored.setdefault(file, []).append(f"s3://{event.bucket}/{event.key}")
             else:
                 files.append(file)
-        if not files and not pending:
-            self.deletable[message.id] = message.receipt
-            return None
-        if not all(self.complete(f) for f in files):
-            hide = DEFER_S[min(message.receive_count, len(DEFER_S)) - 1]
-            self.queue.defer(message, hide)
-            self.log.info(
-                f"Message {message.id}: partition incomplete, retried in {hide} s (receive {message.receive_count})"
+        return files
+
+    def triage(self, messages: list[QueueMessage], cursor: SensorCursor) -> dict[str, Holding]:
+        """Messages to hold until their runs exist: {id: (message, files to load, {identity: run key} of
+        files already requested)}. Every other message is deleted, dead-lettered or deferred here."""
+        parsed = [(message, files) for message in messages if (files := self.parse(message)) is not None]
+        self.look_up([file for _, files in parsed for file in files])
+        holding: dict[str, Holding] = {}
+        deferred: list[tuple[QueueMessage, int]] = []
+        for message, files in parsed:
+            to_load: list[LakeFile] = []
+            pending: dict[str, str] = {}
+            for file in files:
+                if file.identity in cursor.loaded or self.loaded_since_landing(file):
+                    self.summary.already_loaded.append(f"{file.dataset} {file.symbol} {file.hour:%Y-%m-%d-%H:%M}")
+                elif (run_key := cursor.held_run_key(file.identity)) is not None:
+                    pending[file.identity] = run_key
+                else:
+                    to_load.append(file)
+            if not to_load and not pending:
+                self.deletable[message.id] = message.receipt
+            elif not all(self.complete(f.dataset, f.hour) for f in to_load):
+                deferred.append((message, DEFER_S[min(message.receive_count, len(DEFER_S)) - 1]))
+            else:
+                holding[message.id] = (message, to_load, pending)
+        if deferred:
+            self.queue.defer(deferred)
+            self.summary.deferred = len(deferred)
+        return holding
+
+
+@dataclass
+class TriageSummary:
+    """What a tick settled without a run, logged as counts with a few examples (a backfill's thousands
+    of notifications would otherwise write a line each)."""
+
+    test_events: int = 0
+    deferred: int = 0
+    already_loaded: list[str] = field(default_factory=list)
+    ignored: dict[str, list[str]] = field(default_factory=dict)
+
+    def log(self, log) -> None:
+        if self.already_loaded:
+            log.info(f"{len(self.already_loaded)} file(s) already loaded, deleted: {_examples(self.already_loaded)}")
+        for reason, objects in self.ignored.items():
+            log.info(f"{len(objects)} object(s) ignored, deleted ({reason}): {_examples(objects)}")
+        if self.test_events:
+            log.info(f"{self.test_events} s3:TestEvent message(s) deleted")
+        if self.deferred:
+            log.info(
+                f"{self.deferred} message(s) deferred: their hour is not complete for every symbol yet "
+                f"(retried after {', then '.join(f'{s} s' for s in DEFER_S)})"
             )
-            return None
-        return files, pending
+
+
+def _examples(items: list[str]) -> str:
+    return ", ".join(items[:MAX_LISTED]) + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
 
 
 def read_notifications(
@@ -242,19 +292,17 @@ def read_notifications(
     cursor = SensorCursor.load(context.cursor, context.log)
     tick = Tick(context, notifications, lake, symbols.names, store)
     tick.settle(cursor)
+    # Deleted before receiving: a shorter queue is faster to read (moto scans it on every receive).
+    settled = notifications.delete(tick.deletable, context.log)
+    tick.deletable = {}
     try:
         messages = notifications.receive(RECEIVE_BUDGET_S)
     except QueueMissingError as error:
-        notifications.delete(tick.deletable, context.log)
         return dg.SensorResult(skip_reason=str(error), cursor=cursor.dump(tick.now))
 
-    holding: dict[str, tuple[QueueMessage, list[LakeFile], dict[str, str]]] = {}
-    for message in messages:
-        triaged = tick.triage(message, cursor)
-        if triaged is not None:
-            holding[message.id] = (message, *triaged)
+    holding = tick.triage(messages, cursor)
     unique = {f.identity: f for _, files, _ in holding.values() for f in files}
-    plans = plan_loads(list(unique.values()), tick.load_keys)
+    plans = plan_loads(list(unique.values()), tick.load_keys, tick.complete)
     run_key_of = {identity: plan.run_key for plan in plans for identity in plan.identities}
     for message, files, pending in holding.values():
         requested = {f.identity: run_key_of[f.identity] for f in files} | pending
@@ -265,9 +313,10 @@ def read_notifications(
             expires_at=tick.now + notifications.visibility_timeout_s,
         )
     deleted = notifications.delete(tick.deletable, context.log)
+    tick.summary.log(context.log)
     context.log.info(
         f"{len(messages)} message(s): {len(plans)} load run(s) requested for {len(unique)} file(s), "
-        f"{len(deleted)} message(s) deleted, {len(cursor.held)} awaiting their runs"
+        f"{len(settled) + len(deleted)} message(s) deleted, {len(cursor.held)} awaiting their runs"
     )
     if not plans:
         return dg.SensorResult(skip_reason="No new clean Parquet to load", cursor=cursor.dump(tick.now))
@@ -277,7 +326,7 @@ def read_notifications(
 def s3_parquet_sensor(default_status: dg.DefaultSensorStatus) -> dg.SensorDefinition:
     return dg.sensor(
         name=SENSOR_NAME,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=TICK_INTERVAL_S,
         default_status=default_status,
         asset_selection=HOURLY_LOADS,
         description=(

@@ -61,7 +61,7 @@ orders_quantities_valid = hourly_lake_check(
     "orders_quantities_valid",
     "executed_qty ≤ orig_qty, and no negative price or quantity.",
     "count(*), list(order_id) FILTER (WHERE executed_qty > orig_qty), "
-    "list(order_id) FILTER (WHERE least(price, orig_qty, executed_qty) < 0)",
+    "list(order_id) FILTER (WHERE least(price, orig_qty, executed_qty, prevented_quantity) < 0)",
     _quantities_verdict,
 )
 

@@ -7,7 +7,10 @@ from binance_assets.lib.clean import from_raw_array, hourly_parquet
 from binance_assets.lib.frames import exact_decimals, ms_timestamps
 
 # allOrders field → clean column, the columns analysts join on first. Older orders lack the newer
-# fields (workingTime, selfTradePreventionMode, …): those come out null.
+# fields (workingTime, selfTradePreventionMode, …) and every order lacks the conditional ones that do
+# not apply to it (stopPrice off stop orders, icebergQty off iceberg orders, the STP fields
+# preventedMatchId / preventedQuantity off orders expired by self-trade prevention): those come out
+# null. A field not listed here stays in the raw JSON only.
 FIELDS = {
     "symbol": "symbol",
     "orderId": "order_id",
@@ -29,8 +32,10 @@ FIELDS = {
     "isWorking": "is_working",
     "workingTime": "working_time",
     "selfTradePreventionMode": "self_trade_prevention_mode",
+    "preventedMatchId": "prevented_match_id",
+    "preventedQuantity": "prevented_quantity",
 }
-INTEGER_FIELDS = {"orderId", "orderListId", "time", "updateTime", "workingTime"}
+INTEGER_FIELDS = {"orderId", "orderListId", "time", "updateTime", "workingTime", "preventedMatchId"}
 DECIMAL_COLUMNS = [
     "price",
     "orig_qty",
@@ -39,6 +44,7 @@ DECIMAL_COLUMNS = [
     "stop_price",
     "iceberg_qty",
     "orig_quote_order_qty",
+    "prevented_quantity",
 ]
 TIME_COLUMNS = ["time", "update_time", "working_time", "fetched_at"]
 RAW_SCHEMA = {

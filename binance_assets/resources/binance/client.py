@@ -25,6 +25,7 @@ from binance_assets.resources.binance.limits import (
     retry_after_s,
     retrying,
 )
+from binance_assets.resources.binance.refusals import refusal
 from binance_assets.resources.binance.websocket import MarketStream, kline_stream_names
 from binance_assets.settings import DEFAULTS, FALSE_WORDS, TESTNET_API_URL, TESTNET_STREAM_URL, TRUE_WORDS
 
@@ -195,12 +196,16 @@ class BinanceExchange(dg.ConfigurableResource):
                 "Check BINANCE_API_URL and the network (offline: run the stand-in, see README)."
             ) from None
         except Exception as error:
-            if not is_transient(error):
+            if is_transient(error):
+                raise ExchangeUnavailableError(
+                    f"Exchange request to {endpoint} failed {self.max_retries + 1} times, last with "
+                    f"{describe(error)}. The exchange is degraded; nothing was written for this run — rerun it later."
+                ) from None  # the summary says it all; the exception would bring a whole error page along
+            # 451, a firewall 403, -1100 on the symbols: the setting to fix, at once (no retry helps).
+            refused = refusal(error, self.base_url) if isinstance(error, BinanceAPIException) else None
+            if refused is None:
                 raise
-            raise ExchangeUnavailableError(
-                f"Exchange request to {endpoint} failed {self.max_retries + 1} times, last with {describe(error)}. "
-                "The exchange is degraded; nothing was written for this run — rerun it later."
-            ) from error
+            raise refused from None
 
     def _measure_clock_offset(self) -> int:
         before = time.time()

@@ -6,8 +6,10 @@ Binance limits request weight per IP per minute (6000) and says how much of it i
 lengthens the ban, so it stops the run instead of being retried.
 """
 
+import html
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +21,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from binance_assets.errors import NotRetryable
 
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+# python-binance's message for an error body that is not JSON (a CDN or firewall page), followed by the whole body.
+NOT_JSON = "Invalid JSON error message from Binance: "
+SUMMARY_CHARS = 160
 
 
 class ExchangeUnavailableError(RuntimeError):
@@ -155,9 +160,28 @@ def retrying(
 
 
 def describe(error: BaseException) -> str:
+    """One line, whatever the exchange answered: ``HTTP 503, code -1001: …`` or ``HTTP 502, not JSON (…)``."""
     status = _status(error)
     if isinstance(error, BinanceAPIException):
-        return f"HTTP {status}, code {error.code}: {error.message}"
+        return f"HTTP {status}, {answer_summary(error)}"
     if status is not None:
         return f"HTTP {status}"
     return str(error) if isinstance(error, ValueError) else type(error).__name__
+
+
+def answer_summary(error: BinanceAPIException) -> str:
+    """The exchange's JSON code and message, or for any other body (an HTML page) its content type and
+    title, on one line: never the whole page."""
+    if not str(error.message).startswith(NOT_JSON):
+        return f"code {error.code}: {_one_line(str(error.message))}"
+    body = str(error.message)[len(NOT_JSON) :]
+    headers = error.response.headers if error.response is not None else {}
+    kind = headers.get("Content-Type", "unknown type").split(";")[0]
+    title = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
+    text = title.group(1) if title else re.sub(r"<[^>]+>", " ", body)
+    return f"not JSON ({kind}: {_one_line(html.unescape(text)) or 'empty body'!r})"
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"

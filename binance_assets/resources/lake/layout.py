@@ -29,8 +29,13 @@ class LakeFile:
     file: str
 
 
+def month_dir(zone: str, dataset: str, symbol: str, hour: datetime) -> str:
+    """The folder of a symbol's month, holding its partitions' folders (one listing finds them all)."""
+    return f"{zone}/{dataset}/symbol={symbol}/year={hour:%Y}/month={hour:%m}"
+
+
 def partition_dir(zone: str, dataset: str, symbol: str, hour: datetime) -> str:
-    return f"{zone}/{dataset}/symbol={symbol}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}"
+    return f"{month_dir(zone, dataset, symbol, hour)}/day={hour:%d}/hour={hour:%H}"
 
 
 def raw_file(dataset: str, symbol: str, hour: datetime) -> str:

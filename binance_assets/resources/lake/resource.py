@@ -78,6 +78,13 @@ class LakeResource(dg.ConfigurableResource):
         raw = self.store.get(marker_for(path))
         return None if raw is None else json.loads(raw or b"{}")
 
+    def completed_folders(self, folder: str) -> set[str]:
+        """The partition folders under ``folder`` that hold their ``_SUCCESS``, found by listing ``folder``
+        once (on S3 a request per 1000 objects, where reading each marker costs a request per folder)."""
+        return {
+            path.rsplit("/", 1)[0] for path in self.store.paths_under(folder) if path.endswith(f"/{SUCCESS_MARKER}")
+        }
+
     def read(self, path: str) -> bytes | None:
         """A complete partition file's bytes; None when its folder has no ``_SUCCESS``."""
         if self.manifest(path) is None:

@@ -13,7 +13,8 @@ from binance_assets.defs.klines.dataset import KLINES
 from binance_assets.errors import ConfigurationError
 from binance_assets.lib.partitions import parse_hour, to_ms
 from binance_assets.resources.clickhouse import ClickHouseWarehouse, redact
-from binance_assets_tests.harness import evaluations, failure_message, step_retries
+from binance_assets_tests.harness import STAND_IN_NOW_MS, Pipeline, evaluations, failure_message, step_retries
+from binance_stand_in import ExchangeStandIn, SymbolSpec
 
 HOUR = "2024-02-29-22:00"
 LOAD = dg.AssetKey("clickhouse_klines")
@@ -63,6 +64,31 @@ def test_decimals_arrive_in_clickhouse_exactly_as_the_exchange_sent_them(pipelin
     assert [[f"{v:.8f}" for v in row[:6]] + [row[6]] for row in stored] == [
         [*sent[1:6], sent[7], sent[8]] for sent in served
     ]
+
+
+def test_idle_minutes_and_sub_satoshi_prices_land_exactly_and_pass_every_check(tmp_path):
+    thin = SymbolSpec.make("THINBTC", idle_minute_share=0.4)  # 40 % of minutes without a trade
+    with ExchangeStandIn(symbols=(thin, "SHIBUSDT"), now_ms=STAND_IN_NOW_MS) as exchange:
+        pipeline = Pipeline(exchange, tmp_path, symbols="THINBTC,SHIBUSDT")
+        result = pipeline.materialize("2024-02-29-20:00", last=HOUR)  # 3 hours
+        served = {
+            symbol: exchange.candles(symbol, start_ms=HOUR_MS - 7_200_000, end_ms=HOUR_MS + 3_599_999)
+            for symbol in ("THINBTC", "SHIBUSDT")
+        }
+
+    stored = pipeline.query(
+        "SELECT trading_pair, open_price, high_price, low_price, close_price, base_volume, quote_volume, "
+        "number_of_trades FROM binance.klines FINAL ORDER BY trading_pair, open_time",
+    )
+    assert [[pair, *(f"{v:.8f}" for v in row[:6]), row[6]] for pair, *row in stored] == [
+        [symbol, *sent[1:6], sent[7], sent[8]] for symbol in ("SHIBUSDT", "THINBTC") for sent in served[symbol]
+    ]
+    idle = [row for row in served["THINBTC"] if row[8] == 0]
+    assert idle and all(row[1] == row[2] == row[3] == row[4] and row[5] == "0.00000000" for row in idle)
+    assert max(Decimal(row[2]) for row in served["SHIBUSDT"]) < Decimal("0.0001")
+    for check in ("klines_complete", "klines_ohlc_valid", "klines_reconciled"):
+        verdicts = evaluations(result, check)
+        assert len(verdicts) == 3 and all(v.passed for v in verdicts.values()), check
 
 
 def test_a_range_backfill_fetches_full_pages_and_checks_every_hour(pipeline, stand_in, clickhouse_query):

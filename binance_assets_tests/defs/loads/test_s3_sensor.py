@@ -266,3 +266,44 @@ def test_a_load_that_began_before_the_file_landed_does_not_count(s3_flow):
     write_parquet(s3_flow, "2024-02-29-00:00", symbols="BTCUSDT")  # rewritten after that load began
 
     assert [r.partition_key for r in s3_flow.tick().run_requests] == ["2024-02-29-00:00"]
+
+
+def test_a_backfills_notifications_of_files_its_run_loaded_are_deleted_without_a_load(s3_flow, clickhouse_query):
+    # A CLI range backfill of the whole group writes the Parquet, then loads it: its load step starts
+    # seconds after the Parquet landed (a new step process), later than S3's clock margin.
+    write_parquet(s3_flow, "2024-02-28-18:00", "2024-02-28-23:00")
+    time.sleep(1.5)
+    s3_flow.pipeline.materialize("2024-02-28-18:00", last="2024-02-28-23:00", selection=["clickhouse_klines"])
+
+    tick = s3_flow.tick()  # 12 notifications (6 hours, 2 symbols) and the test event, in one tick
+
+    assert tick.run_requests == []
+    assert s3_flow.queue_depth() == (0, 0)
+    assert one_row_per_key(clickhouse_query) == (12 * KLINES_PER_HOUR, 12 * KLINES_PER_HOUR)
+
+
+def test_scattered_notifications_of_a_backfill_load_in_one_run_with_the_complete_hours_between(
+    s3_flow, clickhouse_query
+):
+    write_parquet(s3_flow, "2024-02-29-00:00", "2024-02-29-05:00")
+    write_parquet(s3_flow, "2024-02-29-08:00")  # 06 and 07 are not in the lake: a gap no run can cover
+    s3_flow.queue.client.purge_queue(QueueUrl=s3_flow.queue.url)
+    hour_key = "lake/clean/klines/symbol={}/year=2024/month=02/day=29/hour={:02d}/klines.parquet"
+
+    def announce(hours):  # SQS hands out a backlog in no strict order: a tick sees some of its hours
+        for hour in hours:
+            for symbol in ("BTCUSDT", "ETHUSDT"):
+                s3_flow.send(object_created(hour_key.format(symbol, hour), etag=f"{symbol}{hour}"))
+
+    announce([0, 2, 5, 8])
+    first = s3_flow.tick()
+
+    assert [(r.tags.get(RANGE_START), r.tags.get(RANGE_END), r.partition_key) for r in first.run_requests] == [
+        ("2024-02-29-00:00", "2024-02-29-05:00", None),
+        (None, None, "2024-02-29-08:00"),
+    ]
+    s3_flow.record(first.run_requests)
+    announce([1, 3, 4])  # the rest of the backlog: already loaded by that range run
+    later = s3_flow.tick()
+    assert later.run_requests == [] and s3_flow.queue_depth() == (0, 0)
+    assert one_row_per_key(clickhouse_query) == (14 * KLINES_PER_HOUR, 14 * KLINES_PER_HOUR)

@@ -1,9 +1,15 @@
 """Orders in ClickHouse: one row per order, always its newest state, whatever is re-fetched."""
 
+import re
+from decimal import Decimal
+
 import dagster as dg
 
+from binance_assets.defs.orders.checks import KNOWN_VALUES
+from binance_assets.defs.orders.dataset import ORDERS
 from binance_assets.lib.partitions import parse_hour, to_ms
-from binance_assets_tests.harness import evaluations
+from binance_assets_tests.harness import STAND_IN_NOW_MS, Pipeline, evaluations
+from binance_stand_in import ExchangeStandIn, SymbolSpec
 
 HOUR = "2024-02-29-21:00"
 HOUR_MS = to_ms(parse_hour(HOUR))
@@ -78,3 +84,58 @@ def test_without_credentials_orders_fail_clearly_and_klines_still_run(pipeline, 
     assert stand_in.count(path="/api/v3/allOrders") == 0
 
     assert pipeline.materialize(HOUR).success  # the klines group, on the same resources
+
+
+# allOrders field → orders column, for comparing what the exchange sent with what ClickHouse holds.
+AS_SENT = {
+    "orderId": "order_id",
+    "price": "price",
+    "origQty": "orig_qty",
+    "executedQty": "executed_qty",
+    "cummulativeQuoteQty": "cummulative_quote_qty",
+    "status": "status",
+    "type": "type",
+    "stopPrice": "stop_price",
+    "icebergQty": "iceberg_qty",
+    "origQuoteOrderQty": "orig_quote_order_qty",
+    "preventedMatchId": "prevented_match_id",
+    "preventedQuantity": "prevented_quantity",
+}
+AMOUNTS = {"price", "origQty", "executedQty", "cummulativeQuoteQty", "stopPrice", "icebergQty", "origQuoteOrderQty"}
+AMOUNTS |= {"preventedQuantity"}
+
+
+def as_stored(field: str, value):
+    """A value as sent, as ClickHouse returns it: absent → null, amounts as Decimal, -1 markers → null."""
+    if value is None or field not in AMOUNTS:
+        return value
+    amount = Decimal(value)
+    return None if amount < 0 else amount  # Binance's "not available" marker
+
+
+def test_every_real_order_shape_lands_exactly_even_in_an_older_table(tmp_path):
+    # 1-decimal quantities and 6-decimal prices; conditional fields only where they apply; STP fields.
+    ltcbtc = SymbolSpec.make("LTCBTC", base_precision=1, quote_precision=6)
+    with ExchangeStandIn(symbols=(ltcbtc,), now_ms=STAND_IN_NOW_MS) as exchange:
+        exchange.add_api_key("variantskey", "variantssecret")
+        sent = exchange.generate_orders("LTCBTC", HOUR_MS, HOUR_MS + 3_600_000, 800, seed=21)
+        pipeline = Pipeline(exchange, tmp_path, symbols="LTCBTC")
+        # The table as created before the STP columns were kept.
+        older_ddl = re.sub(r"\n\s+prevented_\w+ [^\n]+", "", ORDERS.table.ddl)
+        assert "prevented" not in older_ddl
+        pipeline.query("CREATE DATABASE binance")
+        pipeline.query(older_ddl.format(database="binance"))
+        result = pipeline.materialize(HOUR, group="orders", api_key="variantskey", api_secret="variantssecret")
+
+    assert {o["status"] for o in sent} >= {"EXPIRED_IN_MATCH", "PARTIALLY_FILLED", "PENDING_CANCEL", "REJECTED"}
+    assert {o["type"] for o in sent} == set(KNOWN_VALUES["type"])
+    assert any("preventedMatchId" in o for o in sent) and any("stopPrice" not in o for o in sent)
+    assert all(len(o["origQty"].split(".")[1]) == 1 and len(o["price"].split(".")[1]) == 6 for o in sent)
+    stored = pipeline.query(f"SELECT {', '.join(AS_SENT.values())} FROM binance.orders FINAL ORDER BY order_id")
+    assert stored == [
+        tuple(as_stored(field, order.get(field)) for field in AS_SENT)
+        for order in sorted(sent, key=lambda o: o["orderId"])
+    ]
+    for check in ("orders_unique", "orders_quantities_valid", "orders_known_values", "orders_created_in_hour"):
+        assert evaluations(result, check)[HOUR].passed, check
+    assert evaluations(result, "orders_reconciled")[HOUR].metadata["clickhouse_rows"].value == 800
