@@ -1,35 +1,48 @@
-"""Range backfills of the klines group through the real CLI, beside Dagster's own floor.
+r"""Range backfills and the hourly tick of the klines group through the real CLI, beside Dagster's own floor.
 
-    uv run --locked python benchmarks/backfill.py                  # 30 days, then 17 months
-    uv run --locked python benchmarks/backfill.py --ranges 30d     # one range
-    uv run --locked python benchmarks/backfill.py --ranges 30d --variants all     # + ways to lower the floor
+    uv run --locked python benchmarks/backfill.py                                   # 30 days, then 17 months
+    uv run --locked python benchmarks/backfill.py --ranges 1h --repeat 3            # the hourly tick
+    uv run --locked python benchmarks/backfill.py --ranges 30d --symbols 1,10 --variants default,planned-subset
+    uv run --locked python benchmarks/backfill.py --ranges 30d --variants all --postgres-url postgresql+psycopg2://u:p@host/db
     uv run --locked python benchmarks/backfill.py --ranges 30d --sources rest,auto --symbols 1,10 --latency 0.05
     uv run --locked python benchmarks/backfill.py --ranges 17m --sources rest,auto --symbols 1,10 --latency 0.05 \
         --fetch-only                                               # raw_klines only: REST vs the bulk archive
 
-Each figure is one ``dagster asset materialize --partition-range`` run (BTCUSDT, fresh lake,
-ClickHouse and DAGSTER_HOME with the repo's dagster.yaml) against the exchange stand-in with zero
-latency: wall time, kline requests, weight, 429s, peak RSS (largest process, and the whole process
-tree), then the same CLI run of ``benchmarks/null_pipeline.py`` (same assets, checks, partitions and
-backfill policy; bodies that do nothing). Each run is verified, not just timed: every hour's checks
-must pass and ClickHouse must hold every candle once.
+Each figure is one ``dagster asset materialize`` run (``--partition`` for the 1-hour tick,
+``--partition-range`` otherwise; fresh lake, ClickHouse and DAGSTER_HOME with the repo's
+dagster.yaml) against the exchange stand-in (by default BTCUSDT over REST with zero latency), then
+the same CLI run of ``benchmarks/null_pipeline.py`` (same assets, checks, steps, pools, partitions
+and backfill policy; bodies that do nothing) with the same variant, so both record the same
+UI-visible events per hour. Reported: wall time, CPU time of the whole process tree (steadier than
+wall time on a shared machine), time until the first step starts (creating the run writes its
+planned events), events per hour, the fetch's own time (the raw step, without Dagster's
+bookkeeping), kline requests, weight, 429s, archive files and bytes downloaded, and peak RSS
+(largest process, and the whole process tree). Each run is verified, not just timed: the run
+succeeded, every hour of every check passed naming the materialization it checked, and ClickHouse
+holds every candle once (with ``--fetch-only``: the raw lake holds every candle). ``--repeat``
+reports the median of several runs, ``--only`` runs one pipeline. The project's own modules are
+compiled to bytecode first, as ``scripts/bootstrap.sh`` does.
 
 ``--sources`` compares ``KLINES_SOURCE`` values (rest: 1000-candle REST pages; auto: the bulk archive for
 published months and days), ``--symbols`` the number of symbols, ``--latency`` adds seconds to every
 stand-in answer (REST and archive alike), ``--fetch-only`` runs ``raw_klines`` alone (and the null
-pipeline's ``raw_klines``). Each row then also shows the fetch's own time (the raw step, without
-Dagster's bookkeeping), the archive files and bytes downloaded, and the REST kline requests.
+pipeline's ``raw_klines``). Dagster's floor depends on none of these: the null pipeline runs once per
+range and variant.
 
-``--variants`` repeats both pipelines with each legitimate way to lower the floor that Dagster
-offers: the in-process executor (no process per step), one planned event per asset instead
-of one per partition (``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS``), and, with
-``--postgres-url``, Postgres storage with event batching (``DAGSTER_EVENT_BATCH_SIZE``).
+Variants (``--variants``, comma-separated or ``all``), each a legitimate way to lower Dagster's
+floor: ``in-process`` (one process for the whole run: ``--config`` with the in-process executor),
+``forkserver`` (step processes forked from a preloaded server), ``planned-subset`` (one planned
+event per asset instead of one per hour: ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS``),
+both, and with ``--postgres-url`` Postgres storage with and without event batching
+(``DAGSTER_EVENT_BATCH_SIZE``).
 """
 
 import argparse
+import compileall
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,18 +52,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# klines_complete, klines_ohlc_valid, klines_reconciled, klines_stream_agrees
+# The klines group's partitioned checks, one result each per hour whatever the symbols (raw_klines has
+# none): klines_complete, klines_ohlc_valid, klines_reconciled, klines_stream_agrees
 CHECKS_PER_HOUR = 4
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from binance_assets.lib.partitions import PARTITION_FORMAT  # noqa: E402
+from binance_assets.settings import KLINES_SOURCES  # noqa: E402
 from binance_stand_in import ExchangeStandIn  # noqa: E402
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 FIRST_HOUR = datetime(2024, 1, 1, tzinfo=UTC)
-RANGES = {"30d": FIRST_HOUR + timedelta(days=30), "17m": datetime(2025, 6, 1, tzinfo=UTC)}
-IN_PROCESS = "execution: {config: {in_process: {}}}"
+# The first hour after each range (the 1-hour tick is the range's only hour).
+RANGES = {
+    "1h": FIRST_HOUR + timedelta(hours=1),
+    "30d": FIRST_HOUR + timedelta(days=30),
+    "17m": datetime(2025, 6, 1, tzinfo=UTC),
+}
 SYMBOLS = (
     "BTCUSDT",
     "ETHUSDT",
@@ -63,6 +82,9 @@ SYMBOLS = (
     "DOTUSDT",
     "LINKUSDT",
 )
+IN_PROCESS = "execution: {config: {in_process: {}}}"
+FORKSERVER = "execution: {config: {multiprocess: {start_method: {forkserver: {}}}}}"
+PLANNED = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
 def market_now_ms(last_hour: datetime) -> int:
@@ -74,7 +96,8 @@ def market_now_ms(last_hour: datetime) -> int:
 
 @dataclass(frozen=True)
 class Case:
-    """What one row measures besides the variant: the klines source, how many symbols, the latency."""
+    """What one row measures besides the range and the variant: the klines source, how many symbols, the
+    stand-in's latency, and whether raw_klines runs alone."""
 
     source: str = "rest"
     symbols: int = 1
@@ -97,23 +120,15 @@ class Variant:
 VARIANTS = {
     "default": Variant("default (SQLite, multiprocess)"),
     "in-process": Variant("in-process executor", run_config=IN_PROCESS),
-    "planned-subset": Variant(
-        "one planned event per asset", env={"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
-    ),
-    "in-process+planned-subset": Variant(
-        "in-process + one planned event",
-        env={"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"},
-        run_config=IN_PROCESS,
-    ),
+    "forkserver": Variant("step processes forked from a preloaded server", run_config=FORKSERVER),
+    "planned-subset": Variant("one planned event per asset", env={PLANNED: "1"}),
+    "in-process+planned-subset": Variant("in-process + one planned event", env={PLANNED: "1"}, run_config=IN_PROCESS),
     "postgres": Variant("Postgres", postgres=True),
     "postgres+batch": Variant(
         "Postgres + event batches of 100", env={"DAGSTER_EVENT_BATCH_SIZE": "100"}, postgres=True
     ),
     "postgres+batch+in-process": Variant(
-        "Postgres + batches + in-process",
-        env={"DAGSTER_EVENT_BATCH_SIZE": "100"},
-        run_config=IN_PROCESS,
-        postgres=True,
+        "Postgres + batches + in-process", env={"DAGSTER_EVENT_BATCH_SIZE": "100"}, run_config=IN_PROCESS, postgres=True
     ),
 }
 
@@ -175,7 +190,7 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-def _environment(work: Path, stand_in: ExchangeStandIn, variant: Variant, postgres_url: str | None, case: Case) -> dict:
+def _environment(work: Path, stand_in: ExchangeStandIn, variant: Variant, case: Case, postgres_url: str | None) -> dict:
     home = work / "dagster_home"
     home.mkdir()
     instance = (REPO / "dagster.yaml").read_text()
@@ -183,7 +198,7 @@ def _environment(work: Path, stand_in: ExchangeStandIn, variant: Variant, postgr
         instance += f"\nstorage:\n  postgres:\n    postgres_url: {postgres_url}\n"
     (home / "dagster.yaml").write_text(instance)
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != PLANNED},
         **variant.env,
         "DAGSTER_HOME": str(home),
         "BINANCE_API_URL": stand_in.url,
@@ -196,100 +211,124 @@ def _environment(work: Path, stand_in: ExchangeStandIn, variant: Variant, postgr
     }
 
 
-def _verify(env: dict, hours: int, real: bool, case: Case) -> tuple[str, dict]:
-    """Every hour of every check passed (and, for the real pipeline, each candle is in ClickHouse once);
-    fetch-only: every candle is in the raw lake. Also returns the raw step's own figures."""
-    script = """
-import json, os, dagster as dg
+# Reads the run back from the instance: its outcome, its events (per type, and when the first step
+# started), the check results, the raw step's own figures, and with BENCH_CLICKHOUSE what ClickHouse holds.
+INSPECT = """
+import collections, json, os, dagster as dg
 instance = dg.DagsterInstance.get()
 run = instance.get_runs(limit=1)[0]
-records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
-passed = sum(r.event_log_entry.dagster_event.event_specific_data.passed for r in records)
-raw = {}
-for record in instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
-    materialization = record.event_log_entry.dagster_event.event_specific_data.materialization
-    if materialization.asset_key.to_user_string() == "raw_klines":
-        raw = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
-        break
+records = instance.get_records_for_run(run.run_id, limit=10_000_000).records
+def data(event_type):
+    return [r.event_log_entry.dagster_event.event_specific_data for r in records
+            if r.event_log_entry.dagster_event_type == event_type]
+types = collections.Counter(r.event_log_entry.dagster_event_type.value for r in records if r.event_log_entry.is_dagster_event)
+starts = [r.timestamp for r in records if r.event_log_entry.dagster_event_type == dg.DagsterEventType.STEP_START]
+checks = data(dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+raw = next((d.materialization.metadata for d in data(dg.DagsterEventType.ASSET_MATERIALIZATION)
+            if d.materialization.asset_key.to_user_string() == "raw_klines"), {})
+fetch = {k: getattr(raw.get(k), "value", None) for k in ("seconds", "dagster/row_count", "archive_bytes_downloaded")}
 rows = None
-if os.environ.get("BENCH_REAL") == "1" and os.environ.get("BENCH_FETCH_ONLY") != "1":
+if os.environ.get("BENCH_CLICKHOUSE") == "1":
     import clickhouse_connect
     client = clickhouse_connect.get_client(dsn=os.environ["CLICKHOUSE_URL"])
     rows = client.query("SELECT count(), uniqExact(trading_pair, open_time) FROM binance.klines FINAL").result_rows[0]
-figures = {k: raw.get(k) for k in ("seconds", "dagster/row_count", "archive_files", "archive_bytes_downloaded")}
-print(json.dumps([run.status.value, len(records), passed, rows, figures]))
+print(json.dumps({"status": run.status.value, "events": len(records), "types": types, "first_step": min(starts),
+                  "checks": len(checks), "passed": sum(c.passed for c in checks),
+                  "targeted": sum(c.target_materialization_data is not None for c in checks), "rows": rows,
+                  "fetch": fetch}))
 """
+
+
+def _inspect(env: dict, real: bool, case: Case) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**env, "BENCH_REAL": "1" if real else "0", "BENCH_FETCH_ONLY": "1" if case.fetch_only else "0"},
+        [sys.executable, "-c", INSPECT],
+        env={**env, "BENCH_CLICKHOUSE": "1" if real and not case.fetch_only else "0"},
         capture_output=True,
         text=True,
         check=True,
         cwd=REPO,
     )
-    status, evaluations, passed, rows, figures = json.loads(done.stdout.strip().splitlines()[-1])
-    candles = 60 * hours * case.symbols
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _verdict(found: dict, hours: int, real: bool, case: Case) -> str:
     problems = []
-    if status != "SUCCESS":
-        problems.append(f"run {status}")
-    if not case.fetch_only and (evaluations != passed or evaluations != CHECKS_PER_HOUR * hours):
-        problems.append(f"{passed}/{evaluations} check results passed, {CHECKS_PER_HOUR * hours} expected")
-    if real and case.fetch_only and figures["dagster/row_count"] != candles:
-        problems.append(f"the raw lake holds {figures['dagster/row_count']} candles, {candles} expected")
-    if real and not case.fetch_only and rows != [candles, candles]:
-        problems.append(f"ClickHouse holds {rows} (rows, distinct candles), {candles} expected")
-    return "; ".join(problems) or "ok", figures
+    if found["status"] != "SUCCESS":
+        problems.append(f"run {found['status']}")
+    checks = 0 if case.fetch_only else CHECKS_PER_HOUR * hours
+    if not (found["checks"] == found["passed"] == found["targeted"] == checks):
+        problems.append(
+            f"{found['passed']}/{found['checks']} check results passed ({found['targeted']} naming their "
+            f"materialization), {checks} expected"
+        )
+    candles = 60 * hours * case.symbols
+    if real and case.fetch_only and found["fetch"]["dagster/row_count"] != candles:
+        problems.append(f"the raw lake holds {found['fetch']['dagster/row_count']} candles, {candles} expected")
+    if real and not case.fetch_only and found["rows"] != [candles, candles]:
+        problems.append(f"ClickHouse holds {found['rows']} (rows, distinct candles), {candles} expected")
+    return "; ".join(problems) or "ok"
 
 
-def run_once(
-    real: bool, last_hour: datetime, variant: Variant, postgres_url: str | None, keep: bool, case: Case = Case()
-) -> dict:
+def run_once(real: bool, span: str, case: Case, variant: Variant, postgres_url: str | None, keep: bool) -> dict:
+    last_hour = RANGES[span] - timedelta(hours=1)
     hours = int((last_hour - FIRST_HOUR) / timedelta(hours=1)) + 1
-    now_ms = market_now_ms(last_hour)
     work = Path(tempfile.mkdtemp(prefix="binance-bench-"))
     module, select = ("binance_assets.definitions", "group:klines") if real else ("benchmarks.null_pipeline", "*")
     if case.fetch_only:
         select = "raw_klines"
-    span = f"{FIRST_HOUR.strftime(PARTITION_FORMAT)}...{last_hour.strftime(PARTITION_FORMAT)}"
-    command = [DAGSTER, "asset", "materialize", "-m", module, "--select", select, "--partition-range", span]
+    first, last = FIRST_HOUR.strftime(PARTITION_FORMAT), last_hour.strftime(PARTITION_FORMAT)
+    partitions = ["--partition", first] if hours == 1 else ["--partition-range", f"{first}...{last}"]
+    command = [DAGSTER, "asset", "materialize", "-m", module, "--select", select, *partitions]
     if variant.run_config:
         config = work / "run_config.yaml"
         config.write_text(variant.run_config)
         command += ["--config", str(config)]
     if variant.postgres:
         _reset_postgres(postgres_url)
+    now_ms = market_now_ms(last_hour)
     with ExchangeStandIn(symbols=case.symbol_names, now_ms=now_ms, latency_s=case.latency_s) as stand_in:
-        env = _environment(work, stand_in, variant, postgres_url, case)
+        env = _environment(work, stand_in, variant, case, postgres_url)
         log = (work / "run.log").open("w")
+        launched = time.time()
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         with PeakRss(process.pid) as rss:
-            code = process.wait()
+            # wait4: the CPU time of the CLI process and every step process it reaped
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = code = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         log.close()
         klines = stand_in.count(path="/api/v3/klines")
         weight = sum(r.weight for r in stand_in.requests)
         throttled = stand_in.count(status=429)
         zips = sum(r.path.endswith(".zip") and r.status == 200 for r in stand_in.requests)
-    verdict, figures = _verify(env, hours, real, case) if code == 0 else (f"exit {code}, see {work / 'run.log'}", {})
+    found = _inspect(env, real, case) if code == 0 else None
+    verdict = _verdict(found, hours, real, case) if found else f"exit {code}, see {work / 'run.log'}"
     if not keep and verdict == "ok":
         shutil.rmtree(work, ignore_errors=True)
+    types, fetch = (found["types"], found["fetch"]) if found else ({}, {})
+    asset_events = ("ASSET_MATERIALIZATION_PLANNED", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION")
     return {
+        "range": span,
         "pipeline": ("klines" if real else "null") + (" raw_klines" if case.fetch_only else ""),
         "variant": variant.name,
         "source": case.source if real else None,
-        "symbols": case.symbols,
-        "latency_s": case.latency_s,
-        "partitions": hours,
-        "candles": 60 * hours * case.symbols,
+        "symbols": case.symbols if real else None,
+        "latency_s": case.latency_s if real else None,
+        "hours": hours,
+        "candles": 60 * hours * case.symbols if real else None,
         "wall_s": round(wall, 1),
-        "ms_per_partition": round(1000 * wall / hours, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "until_first_step_s": round(found["first_step"] - launched, 1) if found else None,
+        "events_per_hour": round(found["events"] / hours, 2) if found else None,
+        "asset_events_per_hour": round(sum(types.get(t, 0) for t in asset_events) / hours, 2),
+        "planned_events": types.get("ASSET_MATERIALIZATION_PLANNED"),
+        "fetch_s": fetch.get("seconds") if real else None,
         "kline_requests": klines if real else None,
         "weight": weight if real else None,
         "429s": throttled if real else None,
-        "fetch_s": figures.get("seconds") if real else None,
         "archive_files": zips if real else None,
-        "archive_mb": round((figures.get("archive_bytes_downloaded") or 0) / 1e6, 1) if real else None,
+        "archive_mb": round((fetch.get("archive_bytes_downloaded") or 0) / 1e6, 1) if real else None,
         "peak_rss_process_mib": round(rss.process_mib),
         "peak_rss_tree_mib": round(rss.tree_mib),
         "verified": verdict,
@@ -306,9 +345,54 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def _median(results: list[dict]) -> dict:
+    """The run of median wall time (its other figures with it), the median CPU time and the repeats."""
+    ordered = sorted(results, key=lambda r: r["wall_s"])
+    middle = dict(ordered[len(ordered) // 2])
+    if len(results) > 1:
+        middle["cpu_s"] = round(statistics.median(r["cpu_s"] for r in results), 1)
+        middle["wall_s_runs"] = [r["wall_s"] for r in results]
+        middle["cpu_s_runs"] = [r["cpu_s"] for r in results]
+    if any(r["verified"] != "ok" for r in results):
+        middle["verified"] = "; ".join(sorted({r["verified"] for r in results if r["verified"] != "ok"}))
+    return middle
+
+
+# The summary table: each column's figure and heading.
+COLUMNS = {
+    "range": "range",
+    "pipeline": "pipeline",
+    "variant": "variant",
+    "source": "source",
+    "symbols": "symbols",
+    "latency_s": "latency s",
+    "wall_s": "wall s",
+    "cpu_s": "CPU s",
+    "until_first_step_s": "until 1st step s",
+    "events_per_hour": "events/hour",
+    "fetch_s": "fetch s",
+    "kline_requests": "kline requests",
+    "weight": "weight",
+    "429s": "429s",
+    "archive_files": "archive files",
+    "archive_mb": "archive MB",
+    "peak_rss_process_mib": "peak RSS process MiB",
+    "peak_rss_tree_mib": "peak RSS tree MiB",
+    "verified": "verified",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ranges", default="30d,17m", help="comma-separated: 30d (720 hours), 17m (12,408 hours)")
+    parser.add_argument(
+        "--ranges", default="30d,17m", help="comma-separated: 1h (the tick), 30d (720 hours), 17m (12,408 hours)"
+    )
+    parser.add_argument(
+        "--sources", default="rest", help=f"comma-separated KLINES_SOURCE values: {', '.join(KLINES_SOURCES)}"
+    )
+    parser.add_argument("--symbols", default="1", help=f"comma-separated symbol counts, e.g. 1,10 (1–{len(SYMBOLS)})")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds the stand-in adds to every answer")
+    parser.add_argument("--fetch-only", action="store_true", help="materialise raw_klines only")
     parser.add_argument(
         "--variants",
         default="default",
@@ -318,11 +402,8 @@ def main() -> None:
         "--postgres-url",
         help="postgresql+psycopg2://user:password@host/db of a scratch database: adds the Postgres variants",
     )
-    parser.add_argument("--sources", default="rest", help="comma-separated KLINES_SOURCE values: rest, auto, archive")
-    parser.add_argument("--symbols", default="1", help=f"comma-separated symbol counts (1–{len(SYMBOLS)})")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds the stand-in adds to every answer")
-    parser.add_argument("--fetch-only", action="store_true", help="materialise raw_klines only")
     parser.add_argument("--only", choices=["klines", "null"], help="run one pipeline only")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each figure; the median is reported")
     parser.add_argument("--keep", action="store_true", help="keep each run's folder (lake, warehouse, log)")
     args = parser.parse_args()
 
@@ -330,42 +411,35 @@ def main() -> None:
     variants = [VARIANTS[n] for n in (names if args.variants == "all" else args.variants.split(","))]
     if any(v.postgres for v in variants) and not args.postgres_url:
         parser.error("the postgres variants need --postgres-url")
-    pipelines = [p == "klines" for p in ("klines", "null") if args.only in (None, p)]
+    sources, symbol_counts = args.sources.split(","), [int(n) for n in args.symbols.split(",")]
+    if not set(sources) <= set(KLINES_SOURCES):
+        parser.error(f"--sources: among {', '.join(KLINES_SOURCES)}")
+    if not all(1 <= n <= len(SYMBOLS) for n in symbol_counts):
+        parser.error(f"--symbols: between 1 and {len(SYMBOLS)}")
+    cases = []  # (real, case): every klines case, then Dagster's floor, which depends on none of them
+    if args.only in (None, "klines"):
+        cases += [(True, Case(source, n, args.latency, args.fetch_only)) for n in symbol_counts for source in sources]
+    if args.only in (None, "null"):
+        cases.append((False, Case(fetch_only=args.fetch_only)))
+    compileall.compile_dir(REPO / "binance_assets", quiet=1)  # as scripts/bootstrap.sh does
+    compileall.compile_dir(REPO / "benchmarks", quiet=1)
     results = []
-    cases = [
-        Case(source, int(count), args.latency, args.fetch_only)
-        for count in args.symbols.split(",")
-        for source in args.sources.split(",")
-    ]
-    for name in args.ranges.split(","):
-        last_hour = RANGES[name] - timedelta(hours=1)
+    for span in args.ranges.split(","):
         for variant in variants:
-            floor = None  # Dagster's floor depends on neither the source nor the symbols: measured once
-            for case in cases:
-                klines = None
-                for real in pipelines:
-                    if real or floor is None:
-                        result = run_once(real, last_hour, variant, args.postgres_url, args.keep, case)
-                        results.append(result)
-                        print(json.dumps(result), flush=True)
-                        klines, floor = (result, floor) if real else (klines, result)
-                if floor and klines:
-                    print(f"# {name} {variant.name} {case}: klines / null = {klines['wall_s'] / floor['wall_s']:.2f}")
-    print(
-        "\n| range | pipeline | variant | source | symbols | latency s | partitions | wall s | ms/partition | fetch s "
-        "| kline requests | weight | 429s | archive files | archive MB | peak RSS process MiB | peak RSS tree MiB "
-        "| verified |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+            measured = []
+            for real, case in cases:
+                runs = [run_once(real, span, case, variant, args.postgres_url, args.keep) for _ in range(args.repeat)]
+                measured.append((real, case, _median(runs)))
+                print(json.dumps(measured[-1][2]), flush=True)
+            floor = next((result for real, _, result in measured if not real), None)
+            for real, case, result in measured:
+                if real and floor:
+                    print(f"# {span} {variant.name} {case}: klines / null = {result['wall_s'] / floor['wall_s']:.2f}")
+            results += [result for _, _, result in measured]
+    print("\n| " + " | ".join(COLUMNS.values()) + " |")
+    print("|" + "---|" * len(COLUMNS))
     for r in results:
-        span = "17 months" if r["partitions"] > 1000 else "30 days"
-        dash = lambda value: "–" if value is None else value  # noqa: E731
-        print(
-            f"| {span} | {r['pipeline']} | {r['variant']} | {dash(r['source'])} | {r['symbols']} | {r['latency_s']} "
-            f"| {r['partitions']:,} | {r['wall_s']} | {r['ms_per_partition']} | {dash(r['fetch_s'])} "
-            f"| {dash(r['kline_requests'])} | {dash(r['weight'])} | {dash(r['429s'])} | {dash(r['archive_files'])} "
-            f"| {dash(r['archive_mb'])} | {r['peak_rss_process_mib']} | {r['peak_rss_tree_mib']} | {r['verified']} |"
-        )
+        print("| " + " | ".join("–" if r[key] is None else str(r[key]) for key in COLUMNS) + " |")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from binance_stand_in import ExchangeStandIn  # noqa: E402
 
 FORMAT = "%Y-%m-%d-%H:%M"
 LOAD_STARTS = 'STEP_START - Started execution of step "clickhouse_klines"'
-CLICKHOUSE_STEPS = ("clickhouse_klines", "clickhouse_klines_klines_reconciled")
+CLICKHOUSE_STEPS = ("clickhouse_klines", "klines_checks")
 
 
 def span(days: int, offset_days: int) -> tuple[str, str]:

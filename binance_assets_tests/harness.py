@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,13 +23,13 @@ import dagster as dg
 from dagster._core.test_utils import create_test_daemon_workspace_context
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster_aws.s3 import S3Resource
-from dagster_duckdb import DuckDBResource
 
 from binance_assets.definitions import defs
 from binance_assets.defs.klines.live.raw import read_status
-from binance_assets.lib.partitions import hourly_partitions, parse_hour, to_ms
+from binance_assets.lib.partitions import PARTITION_FORMAT, hourly_partitions, parse_hour, to_ms
 from binance_assets.resources.binance import BinanceArchive, BinanceExchange
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
+from binance_assets.resources.duckdb import DuckDB
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import clean_file, raw_file
 from binance_assets.settings import TrackedSymbols
@@ -90,7 +91,7 @@ class Pipeline:
                 url=self.lake_url, s3=None if self.aws_retries is None else S3Resource(max_attempts=self.aws_retries)
             ),
             "warehouse": ClickHouseWarehouse(url=self.clickhouse_url, database="binance"),
-            "duckdb": DuckDBResource(database=":memory:"),
+            "duckdb": DuckDB(),
         }
 
     def materialize(
@@ -480,3 +481,58 @@ def klines_outcomes(pipeline: Pipeline, instance: dg.DagsterInstance, first: str
         materialised = all(s == dg.AssetPartitionStatus.MATERIALIZED for s in status.values())
         outcomes[key] = "exact" if materialised else "failed"
     return outcomes
+
+
+CHECK_STATUSES_QUERY = """query CheckStatuses($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode { assetChecksOrError { ... on AssetChecks { checks { name partitionStatuses {
+        ... on AssetCheckTimePartitionStatuses { ranges { status startKey endKey } } } } } } } } }"""
+ASSET_STATUSES_QUERY = """query AssetStatuses($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode { assetPartitionStatuses { ... on TimePartitionStatuses { ranges { status startKey endKey } } } } } }"""
+CHECK_EXECUTIONS_QUERY = """query CheckExecutions($path: [String!]!, $check: String!, $partition: String) {
+    assetCheckExecutions(assetKey: {path: $path}, checkName: $check, partition: $partition, limit: 1) {
+        partition status evaluation { severity targetMaterialization { storageId runId } } } }"""
+
+
+def graphql(instance: dg.DagsterInstance, query: str, **variables) -> dict:
+    """A query answered by Dagster's GraphQL schema — what the UI asks the webserver — over the
+    real definitions and ``instance``."""
+    from dagster._core.test_utils import in_process_test_workspace
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    origin = LoadableTargetOrigin(module_name="binance_assets.definitions", working_directory=str(REPO))
+    with in_process_test_workspace(instance, origin) as context:
+        result = execute_dagster_graphql(context, query, variables)
+    assert not result.errors, result.errors
+    return result.data
+
+
+def hour_ranges(ranges: list[dict]) -> dict[str, str]:
+    """partition → status, from GraphQL's ranges of consecutive hours."""
+    statuses = {}
+    for entry in ranges:
+        hour = parse_hour(entry["startKey"])
+        while hour <= parse_hour(entry["endKey"]):
+            statuses[hour.strftime(PARTITION_FORMAT)] = entry["status"]
+            hour += timedelta(hours=1)
+    return statuses
+
+
+def check_statuses(instance: dg.DagsterInstance, asset: str) -> dict[str, dict[str, str]]:
+    """check name → partition → the status the UI shows for that hour (SUCCEEDED, FAILED, ...)."""
+    node = graphql(instance, CHECK_STATUSES_QUERY, path=[asset])["assetNodeOrError"]
+    return {c["name"]: hour_ranges(c["partitionStatuses"]["ranges"]) for c in node["assetChecksOrError"]["checks"]}
+
+
+def asset_statuses(instance: dg.DagsterInstance, asset: str) -> dict[str, str]:
+    """partition → the status the UI shows for that hour of the asset (MATERIALIZED, FAILED, MATERIALIZING)."""
+    node = graphql(instance, ASSET_STATUSES_QUERY, path=[asset])["assetNodeOrError"]
+    return hour_ranges(node["assetPartitionStatuses"]["ranges"])
+
+
+def latest_check_execution(instance: dg.DagsterInstance, asset: str, check: str, partition: str) -> dict:
+    """The hour's latest execution of a check as the UI lists it: status, severity, checked materialization."""
+    [execution] = graphql(instance, CHECK_EXECUTIONS_QUERY, path=[asset], check=check, partition=partition)[
+        "assetCheckExecutions"
+    ]
+    return execution

@@ -64,7 +64,7 @@ def steps() -> list[dg.AssetsDefinition]:
 
 def test_every_step_that_opens_the_warehouse_is_in_the_clickhouse_pool():
     warehouse_steps = {d.node_def.name: d.node_def.pool for d in steps() if "warehouse" in d.required_resource_keys}
-    assert {"clickhouse_klines", "clickhouse_klines_klines_reconciled"} <= set(warehouse_steps)
+    assert {"clickhouse_klines", "klines_checks", "orders_checks", "order_book_checks"} <= set(warehouse_steps)
     assert warehouse_steps == dict.fromkeys(warehouse_steps, "clickhouse")
 
 

@@ -1,5 +1,6 @@
 """The Dagster UI in a real browser: `dagster dev` on a temporary instance, the stand-in as the
-exchange, headless Chromium driving the klines group from the asset graph to a successful run.
+exchange, headless Chromium driving the klines group from the asset graph to a successful run of
+one hour, then a range of hours as one backfill run whose checks show a status for every hour.
 
 Screenshots and dagster dev's log land in test-artifacts/ui/ (and the page at the moment of
 failure, failure.png, when the test fails). Needs Debian's chromium (`apt-get install chromium`;
@@ -26,7 +27,8 @@ import dagster as dg
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from binance_assets.lib.partitions import PARTITION_FORMAT, to_ms
+from binance_assets.lib.partitions import PARTITION_FORMAT, parse_hour, to_ms
+from binance_assets_tests.harness import CHECK_STATUSES_QUERY, hour_ranges
 from binance_stand_in import ExchangeStandIn
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,6 +60,8 @@ WITH_DEFAULT_SIGNALS = (
 # The market clock stays near real time so the partition picker lists the hour among recent ones.
 MARKET_NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
 HOUR = (MARKET_NOW - timedelta(hours=1)).strftime(PARTITION_FORMAT)  # closed on the market clock
+# A range before it, as one run; its middle hour loses a candle, so its completeness check fails.
+RANGE = [(MARKET_NOW - timedelta(hours=h)).strftime(PARTITION_FORMAT) for h in (4, 3, 2)]
 PARTITIONS_START = (MARKET_NOW - timedelta(days=1)).strftime(PARTITION_FORMAT)
 
 
@@ -198,6 +202,7 @@ def page() -> Iterator[Page]:  # before dagster_dev: a missing browser fails in 
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(60_000)
+            expect.set_options(timeout=30_000)  # a shared CI machine can take seconds to answer GraphQL
             yield page
         finally:
             browser.close()
@@ -240,8 +245,8 @@ def wait_for_the_run(dev: DagsterDev, partition: str) -> dict:
 
 
 @pytest.mark.ui
-@pytest.mark.timeout(420)
-def test_materialise_one_partition_of_the_klines_group_from_the_ui(page, dagster_dev):
+@pytest.mark.timeout(720)
+def test_materialise_an_hour_then_a_range_of_the_klines_group_from_the_ui(page, exchange, dagster_dev):
     with screenshots(page) as shot:
         page.goto(f"{dagster_dev.url}/locations/binance_assets/asset-groups/klines")
         for asset in KLINES_ASSETS:
@@ -265,7 +270,7 @@ def test_materialise_one_partition_of_the_klines_group_from_the_ui(page, dagster
         page.goto(f"{dagster_dev.url}/runs/{run['runId']}")
         expect(page.get_by_text("Success", exact=True).first).to_be_visible()
         expect(page.get_by_text(f"partition: {HOUR}")).to_be_visible()
-        expect(page.get_by_text(f"Succeeded ({len(KLINES_ASSETS) + len(KLINES_CHECKS)})")).to_be_visible()
+        expect(page.get_by_text("Succeeded (4)")).to_be_visible()  # raw, Parquet, load, the checks
         expect(page.get_by_text("RUN_SUCCESS", exact=True)).to_be_visible()  # the log has loaded to its end
         shot("03-run-succeeded")
 
@@ -277,6 +282,58 @@ def test_materialise_one_partition_of_the_klines_group_from_the_ui(page, dagster
         shot("04-check-results")
 
     assert_recorded_in_the_instance(dagster_dev.home, run["runId"])
+
+    with screenshots(page) as shot:
+        lost = to_ms(parse_hour(RANGE[1])) + 5 * 60_000
+        exchange.remove_candles("BTCUSDT", [lost])
+        backfill_run = launch_the_range(page, dagster_dev, shot)
+        assert backfill_run["status"] == "SUCCESS", f"run {backfill_run['runId']} ended {backfill_run['status']}"
+
+        page.goto(f"{dagster_dev.url}/assets/klines_parquet?view=checks&checkDetail=klines_complete")
+        page.locator("button[role=tab]#partitions").click()  # the check's own partitions, not the asset's
+        # Every hour of the one range run has its own status, beside the first run's hour.
+        expect(page.get_by_text(f"Passed ({len(RANGE)})")).to_be_visible()
+        expect(page.get_by_text("Failed (1)")).to_be_visible()
+        shot("06-check-status-per-hour")
+
+    checks = dagster_dev.graphql(CHECK_STATUSES_QUERY, path=["klines_parquet"])["assetNodeOrError"]
+    by_check = {
+        c["name"]: hour_ranges(c["partitionStatuses"]["ranges"]) for c in checks["assetChecksOrError"]["checks"]
+    }
+    assert by_check["klines_complete"] == {
+        RANGE[0]: "SUCCEEDED",
+        RANGE[1]: "FAILED",
+        RANGE[2]: "SUCCEEDED",
+        HOUR: "SUCCEEDED",
+    }
+    assert by_check["klines_ohlc_valid"] == dict.fromkeys([*RANGE, HOUR], "SUCCEEDED")
+
+
+BACKFILL_RUNS_QUERY = """{ runsOrError(filter: {tags: [{key: "dagster/asset_partition_range_start", value: "%s"}]}) {
+    ... on Runs { results { runId status } } } }"""
+
+
+def launch_the_range(page: Page, dev: DagsterDev, shot) -> dict:
+    """The range as a backfill from the group's *Materialize all*: one run (single-run backfill policy)."""
+    page.goto(f"{dev.url}/locations/binance_assets/asset-groups/klines")
+    expect(page.get_by_text(PARTITION_COUNT)).to_have_count(len(KLINES_ASSETS))
+    page.get_by_role("button", name="Materialize all").click()
+    dialog = page.get_by_role("dialog")
+    partitions = dialog.get_by_role("textbox").first
+    partitions.fill(f"[{RANGE[0]}...{RANGE[-1]}]")
+    partitions.press("Enter")
+    expect(dialog.get_by_text(f"{len(RANGE)} partitions", exact=True)).to_be_visible()
+    shot("05-range-picker")
+    dialog.get_by_role("button", name="Launch backfill").click()
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        dev.assert_alive()
+        runs = dev.graphql(BACKFILL_RUNS_QUERY % RANGE[0])["runsOrError"]["results"]
+        assert len(runs) <= 1, runs
+        if runs and runs[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            return runs[0]
+        time.sleep(2)
+    pytest.fail(f"The backfill of {RANGE[0]}...{RANGE[-1]} did not finish within {RUN_TIMEOUT_S}s")
 
 
 def assert_recorded_in_the_instance(home: Path, run_id: str) -> None:

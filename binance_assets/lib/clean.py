@@ -4,9 +4,9 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 
 from binance_assets.errors import NotRetryable
 from binance_assets.lib.dataset import HourlyDataset
@@ -16,6 +16,9 @@ from binance_assets.lib.retries import STORAGE_RETRY_POLICY
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import clean_file, raw_file
 from binance_assets.settings import TrackedSymbols
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MAX_LISTED = 20
 
@@ -42,7 +45,7 @@ def clean_hours(
     dataset: str,
     symbols: list[str],
     hours: list[datetime],
-    frame_for: Callable[[LakeResource, str, datetime], pl.DataFrame],
+    frame_for: Callable[[LakeResource, str, datetime], "pl.DataFrame"],
     empty_warning: str | None = None,
 ) -> dg.MaterializeResult:
     """Write ``frame_for(lake, symbol, hour)`` as the clean Parquet of every symbol-hour of the run.
@@ -87,10 +90,10 @@ def clean_hours(
     )
 
 
-def from_raw_array(dataset: str, to_frame: Callable[[str, list, int], pl.DataFrame]):
+def from_raw_array(dataset: str, to_frame: Callable[[str, list, int], "pl.DataFrame"]):
     """``frame_for`` of a dataset whose raw partition is one JSON array: ``to_frame(symbol, rows, fetched_at_ms)``."""
 
-    def frame_for(lake: LakeResource, symbol: str, hour: datetime) -> pl.DataFrame:
+    def frame_for(lake: LakeResource, symbol: str, hour: datetime) -> "pl.DataFrame":
         rows, manifest = raw_rows(lake, dataset, symbol, hour)
         return to_frame(symbol, rows, manifest["fetched_at_ms"])
 
@@ -100,7 +103,7 @@ def from_raw_array(dataset: str, to_frame: Callable[[str, list, int], pl.DataFra
 def hourly_parquet(
     dataset: HourlyDataset,
     description: str,
-    frame_for: Callable[[LakeResource, str, datetime], pl.DataFrame],
+    frame_for: Callable[[LakeResource, str, datetime], "pl.DataFrame"],
     empty_warning: str | None = None,
 ) -> dg.AssetsDefinition:
     """``{dataset}_parquet``: one clean Parquet file per symbol-hour, from the raw asset's lake files."""

@@ -105,7 +105,8 @@ def warehouse_coverage(dataset: HourlyDataset, load: dg.AssetsDefinition) -> dg.
     def coverage(
         context: dg.AssetExecutionContext, symbols: TrackedSymbols, lake: LakeResource, warehouse: ClickHouseWarehouse
     ):
-        missing, in_lake = missing_from_warehouse(lake, warehouse, dataset, symbols.names)
+        with warehouse.session():  # released when the query ends, as by every step in pool clickhouse
+            missing, in_lake = missing_from_warehouse(lake, warehouse, dataset, symbols.names)
         figures = {"lake_symbol_hours": in_lake, "missing_symbol_hours": len(missing)}
         yield dg.MaterializeResult(metadata=figures)
         if not missing:

@@ -4,7 +4,6 @@ import time
 from datetime import datetime
 
 import dagster as dg
-import polars as pl
 
 from binance_assets import settings
 from binance_assets.errors import NotRetryable
@@ -79,9 +78,12 @@ def load_hours(
     """Insert every symbol-hour's clean Parquet into the dataset's table (created if missing).
 
     Every file is confirmed complete before anything is inserted; the rows then go in batches of
-    ``INSERT_BATCH_ROWS`` as they are read, so a range of any length loads in bounded memory. An
-    unreadable file does not stop the others: every readable hour is loaded (and recorded as
-    materialized), then the step fails naming every unreadable one."""
+    ``INSERT_BATCH_ROWS`` as they are read (from S3, several files at once), so a range of any
+    length loads in bounded memory. An unreadable file does not stop the others: every readable hour
+    is loaded (and recorded as materialized), then the step fails naming every unreadable one. The
+    warehouse is released when the load ends."""
+    import polars as pl  # only the load steps concatenate frames
+
     started = time.perf_counter()
     missing = [
         (symbol, hour)
@@ -91,33 +93,44 @@ def load_hours(
     if missing:
         raise _missing_clean_data(dataset, missing)
     parts = [(symbol, hour, clean_file(dataset.name, symbol, hour)) for symbol in symbols for hour in hours]
-    created = warehouse.ensure_tables([dataset.table])
-    if created:
-        context.log.info(f"Created table(s) {', '.join(created)} in database {warehouse.database}")
+
+    def read(part: tuple[str, datetime, str]) -> "pl.DataFrame | CorruptFileError | None":
+        try:
+            return lake.read_parquet(part[2])
+        except CorruptFileError as error:
+            return error
+
     read_s = insert_s = 0.0
     inserted, batch, batch_rows, sample = 0, [], 0, None
     unreadable: list[tuple[str, datetime, str]] = []
-    for number, (symbol, hour, path) in enumerate(parts, start=1):
-        read_started = time.perf_counter()
-        try:
-            frame = lake.read_parquet(path)
-        except CorruptFileError as error:
-            context.log.error(str(error))
-            unreadable.append((symbol, hour, lake.store.uri(path)))
-        else:
-            if frame is None:  # rewritten since the check above: its _SUCCESS is gone for now
+    read_started = time.perf_counter()
+    frames = lake.concurrently(read, parts)  # read ahead while inserting
+    with warehouse.session():
+        created = warehouse.ensure_tables([dataset.table])
+        if created:
+            context.log.info(f"Created table(s) {', '.join(created)} in database {warehouse.database}")
+        for number, ((symbol, hour, path), frame) in enumerate(zip(parts, frames, strict=True), start=1):
+            if isinstance(frame, CorruptFileError):
+                context.log.error(str(frame))
+                unreadable.append((symbol, hour, lake.store.uri(path)))
+            elif frame is None:  # rewritten since the check above: its _SUCCESS is gone for now
                 raise _missing_clean_data(dataset, [(symbol, hour)])
-            if sample is None or sample.is_empty():
-                sample = frame
-            batch.append(frame)
-            batch_rows += frame.height
-        read_s += time.perf_counter() - read_started
-        if batch and (batch_rows >= INSERT_BATCH_ROWS or number == len(parts)):
-            insert_started = time.perf_counter()
-            inserted += warehouse.insert(dataset.table.name, pl.concat(batch, how="vertical").to_arrow())
-            insert_s += time.perf_counter() - insert_started
-            batch, batch_rows = [], 0
-            context.log.info(f"{dataset.name}: {inserted:,} rows inserted ({number:,} of {len(parts):,} files read)")
+            else:
+                if sample is None or sample.is_empty():
+                    sample = frame
+                batch.append(frame)
+                batch_rows += frame.height
+            if batch and (batch_rows >= INSERT_BATCH_ROWS or number == len(parts)):
+                insert_started = time.perf_counter()
+                read_s += insert_started - read_started
+                inserted += warehouse.insert(dataset.table.name, pl.concat(batch, how="vertical").to_arrow())
+                read_started = time.perf_counter()
+                insert_s += read_started - insert_started
+                batch, batch_rows = [], 0
+                context.log.info(
+                    f"{dataset.name}: {inserted:,} rows inserted ({number:,} of {len(parts):,} files read)"
+                )
+    read_s += time.perf_counter() - read_started  # reading after the last insert (unreadable files)
     if unreadable:
         _fail_unreadable(context, dataset, hours, unreadable)
     context.log.info(f"Inserted {inserted:,} {dataset.name} rows into {warehouse.database}.{dataset.table.name}")

@@ -1,7 +1,13 @@
 """A few rows of a frame as a Dagster table, shown with the materialisation in the UI."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import dagster as dg
-import polars as pl
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def preview(frame: pl.DataFrame | None, rows: int = 5) -> dg.MetadataValue:

@@ -6,11 +6,11 @@ Binance (``exchange``: Spot REST; ``archive``: the bulk archive and ``KLINES_SOU
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
-from dagster_duckdb import DuckDBResource
 
 from binance_assets.resources.aws import aws_settings
 from binance_assets.resources.binance import BinanceArchive, BinanceExchange
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
+from binance_assets.resources.duckdb import DuckDB
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.sqs import NotificationQueue
 from binance_assets.settings import Settings, TrackedSymbols, embedded_clickhouse_url
@@ -44,5 +44,5 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             database=settings.for_resource("CLICKHOUSE_DATABASE"),
         ),
         # Lake checks verify the Parquet with DuckDB, an engine independent of the polars writer.
-        "duckdb": DuckDBResource(database=":memory:"),
+        "duckdb": DuckDB(),
     }

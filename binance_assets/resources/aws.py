@@ -1,22 +1,23 @@
-"""AWS settings shared by the S3 lake and its SQS notification queue, and errors that say what to fix.
+"""AWS access shared by the S3 lake (dagster-aws's ``S3Resource``) and its SQS notification queue
+(on dagster-aws's boto3 configuration), and errors that say what to fix.
 
 boto3 reads ``AWS_ENDPOINT_URL`` and the credential variables by itself; passing them as ``EnvVar``
 as well makes the Dagster UI show which variable configured a resource, never its value.
+
+boto3 is imported when a client is made, not with this module (dagster-aws's resource modules
+import it themselves, though: see README, Benchmarks).
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from botocore.exceptions import (
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-)
+from typing import TYPE_CHECKING, Any
 
 from binance_assets.errors import ConfigurationError, Transient
 from binance_assets.settings import Settings
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+    from dagster_aws.utils import ResourceWithBoto3Configuration
 
 REJECTED_CREDENTIALS = {
     "InvalidAccessKeyId",
@@ -42,8 +43,38 @@ class AwsBusyError(Transient):
     """S3 or SQS throttled or unavailable after botocore's retries: the step retries later."""
 
 
+def boto3_client(config: "ResourceWithBoto3Configuration", service: str, max_connections: int = 10) -> Any:
+    """A boto3 client for ``service`` configured by a dagster-aws resource (``S3Resource`` for the
+    lake, ``NotificationQueue`` for SQS): its region, endpoint, credentials, profile, SSL and
+    ``max_attempts`` (botocore's standard retry mode). ``max_connections`` bounds the requests the
+    client runs at once (botocore's default, 10, is below the lake's 16 concurrent reads)."""
+    import boto3
+    from botocore.config import Config
+    from dagster_aws.utils import construct_boto_client_retry_config
+
+    session = boto3.session.Session(profile_name=config.profile_name)
+    client = session.client(
+        service,
+        region_name=config.region_name,
+        endpoint_url=config.endpoint_url,
+        use_ssl=config.use_ssl,
+        verify=config.verify,
+        aws_access_key_id=config.aws_access_key_id,
+        aws_secret_access_key=config.aws_secret_access_key,
+        aws_session_token=config.aws_session_token,
+        config=construct_boto_client_retry_config(config.max_attempts).merge(
+            Config(max_pool_connections=max_connections)
+        ),
+    )
+    if getattr(config, "use_unsigned_session", False):
+        from botocore.handlers import disable_signing
+
+        client.meta.events.register(f"choose-signer.{service}.*", disable_signing)
+    return client
+
+
 def aws_settings(settings: Settings) -> dict:
-    """Keyword arguments shared by dagster-aws resources (S3Resource) and our SQS resource."""
+    """Keyword arguments shared by dagster-aws's ``S3Resource`` (the lake) and our SQS resource."""
     return {
         "endpoint_url": settings.first_set("AWS_ENDPOINT_URL"),
         "region_name": settings.first_set("AWS_REGION", "AWS_DEFAULT_REGION"),
@@ -53,13 +84,21 @@ def aws_settings(settings: Settings) -> dict:
     }
 
 
-def error_code(error: ClientError) -> str:
+def error_code(error: "ClientError") -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
 @contextmanager
 def aws_errors(what: str) -> Iterator[None]:
     """Turn boto3's configuration failures into a ``ConfigurationError`` naming the variable to fix."""
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
     try:
         yield
     except (NoCredentialsError, PartialCredentialsError) as error:

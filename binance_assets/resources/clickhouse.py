@@ -12,16 +12,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import clickhouse_connect
 import dagster as dg
-import pyarrow as pa
-from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from pydantic import PrivateAttr
 
 from binance_assets.errors import ConfigurationError, OutOfSpaceError, Transient
 from binance_assets.settings import DEFAULTS, embedded_clickhouse_url
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 INSERT_BATCH_ROWS = 250_000
 # ClickHouse error codes of a server that is busy for now: timeouts, too many queries or parts, memory.
@@ -94,7 +94,7 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
     url: str = ""
     database: str = DEFAULTS["CLICKHOUSE_DATABASE"]
 
-    _client: Client | None = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)  # a clickhouse_connect Client, opened on first use
     _ensured: set[str] = PrivateAttr(default_factory=set)
     _log: logging.Logger = PrivateAttr(default_factory=lambda: logging.getLogger("binance_assets.warehouse"))
 
@@ -115,12 +115,14 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
         return self.dsn.startswith("chdb:")
 
     @property
-    def client(self) -> Client:
+    def client(self) -> Any:  # a clickhouse_connect Client
         if self._client is None:
             self._client = self._open()
         return self._client
 
-    def _open(self) -> Client:
+    def _open(self) -> Any:
+        import clickhouse_connect  # with chdb behind it: imported by the steps that open the warehouse
+
         path = self.embedded_path
         try:
             return clickhouse_connect.get_client(dsn=self.dsn)
@@ -149,6 +151,18 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
             )
         raise ConfigurationError(f"Cannot open ClickHouse at {redact(self.dsn)}: {hint}") from None
 
+    @contextmanager
+    def session(self) -> Iterator["ClickHouseWarehouse"]:
+        """The warehouse for one step's work, released when it ends.
+
+        The embedded engine admits one process at a time and the ``clickhouse`` pool admits one
+        step: a step must not hold the engine past its own end, even when its process lives on
+        (the in-process executor runs every step of a run in one process)."""
+        try:
+            yield self
+        finally:
+            self.close()
+
     def close(self) -> None:
         # chdb allows one open path per process: release it so the next run (or test) can open one.
         if self._client is not None:
@@ -163,6 +177,8 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
     @contextmanager
     def _calls(self) -> Iterator[None]:
         """Name what a busy or full warehouse needs; other errors pass as ClickHouse raised them."""
+        from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
         try:
             yield
         except OperationalError as error:
@@ -218,7 +234,7 @@ class ClickHouseWarehouse(dg.ConfigurableResource):
             self._ensured.add(table.name)
         return created
 
-    def insert(self, table: str, data: pa.Table) -> int:
+    def insert(self, table: str, data: "pa.Table") -> int:
         """Insert in bounded batches; a retried batch only adds versions ReplacingMergeTree collapses."""
         with self._calls():
             for offset in range(0, data.num_rows, INSERT_BATCH_ROWS):

@@ -1,4 +1,5 @@
-"""The lake's notification queue: SQS receiving S3 ``ObjectCreated`` events (dagster-aws has no SQS resource).
+"""The lake's notification queue: SQS receiving S3 ``ObjectCreated`` events (dagster-aws has no SQS
+resource; this one is configured like dagster-aws's, on its ``ResourceWithBoto3Configuration``).
 
 A narrow interface over boto3 — receive, delete, defer, dead-letter — so the sensor's logic reads
 as what it does with messages, and its test double is a real SQS API (moto server).
@@ -8,14 +9,12 @@ import json
 import time
 from dataclasses import dataclass
 
-import boto3
 import dagster as dg
-from botocore.exceptions import ClientError
-from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_client_retry_config
+from dagster_aws.utils import ResourceWithBoto3Configuration
 from pydantic import Field, PrivateAttr
 
 from binance_assets.errors import ConfigurationError
-from binance_assets.resources.aws import aws_errors, error_code
+from binance_assets.resources.aws import aws_errors, boto3_client, error_code
 from binance_assets.settings import DEFAULTS
 
 SQS_BATCH = 10  # SQS receives and deletes at most 10 messages per call
@@ -61,22 +60,13 @@ class NotificationQueue(ResourceWithBoto3Configuration):
     def client(self):
         if self._client is None:
             with aws_errors("SQS"):
-                session = boto3.session.Session(profile_name=self.profile_name)
-                self._client = session.client(
-                    "sqs",
-                    region_name=self.region_name,
-                    endpoint_url=self.endpoint_url,
-                    use_ssl=self.use_ssl,
-                    verify=self.verify,
-                    aws_access_key_id=self.aws_access_key_id,
-                    aws_secret_access_key=self.aws_secret_access_key,
-                    aws_session_token=self.aws_session_token,
-                    config=construct_boto_client_retry_config(self.max_attempts),
-                )
+                self._client = boto3_client(self, "sqs")
         return self._client
 
     def lookup(self, name: str) -> str | None:
         """The URL of queue ``name``, or None when it does not exist."""
+        from botocore.exceptions import ClientError
+
         if name not in self._urls:
             with aws_errors(f"SQS queue {name!r}"):
                 try:

@@ -33,7 +33,7 @@ def test_a_run_killed_while_fetching_loading_or_checking_leaves_no_trace_the_nex
     loading.kill(whole_group=False)  # the CLI alone: its step processes live on as orphans
 
     checking = cli.start(FIRST, LAST, in_process=True)
-    checking.wait_for('STEP_START - Started execution of step "clickhouse_klines_klines_reconciled"')
+    checking.wait_for('STEP_START - Started execution of step "klines_checks"')
     checking.kill()
 
     final = cli.start(FIRST, LAST, in_process=True)

@@ -1,4 +1,8 @@
-"""The warehouse resource tells a busy or full warehouse (retried, healed) from a setting to change."""
+"""The warehouse resource tells a busy or full warehouse (retried, healed) from a setting to change, and
+releases the embedded engine's one-process lock when a step's work ends."""
+
+import subprocess
+import sys
 
 import pyarrow as pa
 import pytest
@@ -6,6 +10,8 @@ import pytest
 from binance_assets.errors import ConfigurationError, NotRetryable, OutOfSpaceError, Transient
 from binance_assets.resources.clickhouse import ClickHouseWarehouse, Table, WarehouseBusyError
 from binance_assets_tests.harness import embedded_clickhouse_held
+
+OPEN_ELSEWHERE = "import clickhouse_connect, sys; clickhouse_connect.get_client(dsn=sys.argv[1]).command('SELECT 1')"
 
 NOTES = Table(
     "notes", "CREATE TABLE IF NOT EXISTS {database}.notes (id UInt64, text String) ENGINE = MergeTree ORDER BY id"
@@ -49,3 +55,22 @@ def test_a_full_warehouse_disk_names_the_setting_and_is_not_retried_by_the_step(
     message = str(full.value)
     assert message.startswith(f"The warehouse at {tiny_disk / 'clickhouse'} (CLICKHOUSE_URL) is out of disk space")
     assert "MiB free there" in message and "NOT_ENOUGH_SPACE" in message
+
+
+def opens_in_another_process(dsn: str) -> bool:
+    return subprocess.run([sys.executable, "-c", OPEN_ELSEWHERE, dsn], capture_output=True).returncode == 0
+
+
+def test_a_step_releases_the_embedded_engine_when_its_work_ends(tmp_path):
+    """Under the in-process executor every step of a run shares one process and its resources: a
+    step must not keep the engine past its end, or the next step in pool ``clickhouse`` elsewhere
+    could not open it."""
+    dsn = f"chdb://{tmp_path / 'clickhouse'}"
+    warehouse = ClickHouseWarehouse(url=dsn, database="binance")
+
+    with warehouse.session():
+        assert warehouse.query("SELECT 1") == [(1,)]
+        assert not opens_in_another_process(dsn)  # the engine admits one process at a time
+    assert opens_in_another_process(dsn)  # released, though the resource lives on
+    with warehouse.session():  # and the same resource opens it again for the next step
+        assert warehouse.query("SELECT 2") == [(2,)]

@@ -2,6 +2,7 @@
 
 import http.server
 import threading
+from datetime import timedelta
 
 import boto3
 import dagster as dg
@@ -9,10 +10,14 @@ import polars as pl
 import pytest
 from dagster_aws.s3 import S3Resource
 
+from binance_assets.defs.klines.dataset import KLINES
 from binance_assets.errors import ConfigurationError, NotRetryable, Transient
+from binance_assets.lib.load import load_hours
 from binance_assets.lib.partitions import parse_hour, to_ms
 from binance_assets.resources.aws import AwsBusyError
+from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
+from binance_assets.resources.lake.stores import S3_READERS
 from binance_assets_tests.harness import Pipeline, evaluations
 from binance_assets_tests.s3_lake import BUCKET, LAKE_URL, REGION
 
@@ -131,3 +136,38 @@ def test_a_throttling_s3_is_transient_and_retried_by_the_step(aws):
     assert str(throttled.value).startswith(
         "Lake s3://crypto/lake/raw/x/file.json: AWS is throttling or unavailable (SlowDown) even after botocore's retries"
     )
+
+
+class InFlight:
+    """Holds the first ``parties`` S3 GETs of a client until that many are in flight at once (boto3's
+    own event hooks, on a real client talking to moto): reading one file at a time never gets there
+    and fails after ``timeout_s`` instead."""
+
+    def __init__(self, client, parties: int, timeout_s: float = 30):
+        self.barrier = threading.Barrier(parties, timeout=timeout_s)
+        self.held = 0
+        self.lock = threading.Lock()
+        client.meta.events.register("before-send.s3.GetObject", self.hold)
+
+    def hold(self, **_):
+        with self.lock:
+            self.held += 1
+            waiting = self.held <= self.barrier.parties
+        if waiting:
+            self.barrier.wait()
+
+
+def test_a_range_load_from_s3_reads_its_files_concurrently(bucket, stand_in, tmp_path):
+    first, last = "2024-02-29-00:00", "2024-02-29-11:00"
+    on_s3 = Pipeline(stand_in, tmp_path, symbols="BTCUSDT,ETHUSDT", lake_url=LAKE_URL)
+    on_s3.materialize(
+        first, last=last, selection=dg.AssetSelection.assets("raw_klines", "klines_parquet").without_checks()
+    )
+    lake, warehouse = LakeResource(url=LAKE_URL), ClickHouseWarehouse(url=on_s3.clickhouse_url, database="binance")
+    in_flight = InFlight(lake.store.client, parties=S3_READERS // 2)
+    hours = [parse_hour(first) + timedelta(hours=h) for h in range(12)]
+
+    result = load_hours(dg.build_asset_context(), lake, warehouse, KLINES, ["BTCUSDT", "ETHUSDT"], hours)
+
+    assert result.metadata["dagster/row_count"] == 2 * 12 * 60
+    assert in_flight.held > S3_READERS // 2  # every file's marker and body: more GETs than were held

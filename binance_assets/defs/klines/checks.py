@@ -1,14 +1,14 @@
-"""The klines checks, per hour: 60 candles, no gaps or duplicates, sane OHLC (DuckDB on the
-Parquet), and raw = Parquet = ClickHouse."""
+"""The klines checks, per hour and in one step: 60 candles, no gaps or duplicates, sane OHLC (DuckDB on the
+Parquet), the live stream's candles = the batch's (defs/klines/live), and raw = Parquet = ClickHouse."""
 
 from datetime import datetime
 
 from binance_assets.defs.klines.dataset import KLINES
+from binance_assets.defs.klines.live.checks import KLINES_STREAM_AGREES
 from binance_assets.defs.klines.outages import known_outage
-from binance_assets.defs.klines.warehouse import clickhouse_klines
-from binance_assets.lib.lake_checks import hourly_lake_check, listed
+from binance_assets.lib.hourly_checks import hourly_checks
+from binance_assets.lib.lake_checks import LakeCheck, listed
 from binance_assets.lib.partitions import MINUTE_MS, to_ms
-from binance_assets.lib.reconcile import reconciled_check
 from binance_assets.lib.verdicts import ERROR, WARN, Verdict
 
 MINUTES = 60
@@ -53,8 +53,7 @@ def completeness_verdict(hour: datetime, open_times: list[int]) -> Verdict:
     return Verdict(passed, severity, metadata)
 
 
-klines_complete = hourly_lake_check(
-    KLINES,
+KLINES_COMPLETE = LakeCheck(
     "klines_complete",
     "60 distinct 1-minute candles per symbol-hour: no gaps, no duplicates. Known exchange outages warn; "
     "any other gap is an error.",
@@ -79,8 +78,7 @@ def _ohlc_verdict(hour: datetime, figures: tuple | None) -> Verdict:
     return Verdict(not (bad_ohlc or negative or bad_close), metadata=metadata)
 
 
-klines_ohlc_valid = hourly_lake_check(
-    KLINES,
+KLINES_OHLC_VALID = LakeCheck(
     "klines_ohlc_valid",
     "low ≤ min(open, close), high ≥ max(open, close), volumes ≥ 0, close_time = open_time + 59,999 ms.",
     OHLC_AGGREGATES,
@@ -88,4 +86,4 @@ klines_ohlc_valid = hourly_lake_check(
 )
 
 
-klines_reconciled = reconciled_check(KLINES, clickhouse_klines)
+klines_checks = hourly_checks(KLINES, [KLINES_COMPLETE, KLINES_OHLC_VALID], other_checks=[KLINES_STREAM_AGREES])

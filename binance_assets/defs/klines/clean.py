@@ -1,13 +1,15 @@
 """``klines_parquet``: one sorted, typed Parquet file per symbol-hour."""
 
 from datetime import datetime
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from binance_assets.defs.klines.dataset import KLINES
 from binance_assets.lib.clean import hourly_parquet, raw_rows
 from binance_assets.lib.frames import exact_decimals, ms_timestamps
 from binance_assets.resources.lake import LakeResource
+
+if TYPE_CHECKING:  # polars is imported by the step that builds the frames, not by every step process
+    import polars as pl
 
 # Binance's 12 kline fields, in order.
 RAW_FIELDS = (
@@ -27,11 +29,13 @@ CLEAN_COLUMNS = [
 REST, ARCHIVE, STREAM = "rest", "archive", "stream"
 
 
-def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int | None, source: str = REST) -> pl.DataFrame:
+def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int | None, source: str = REST) -> "pl.DataFrame":
     """The clean klines of one symbol-hour from the exchange's rows (kept in open-time order).
 
     ``fetched_at_ms`` None: each candle's own close time, the version of the live stream's rows, below
     that of any batch fetch (see ``defs/klines/live``)."""
+    import polars as pl
+
     frame = pl.DataFrame(
         [row[:12] for row in rows],
         schema={
@@ -50,7 +54,7 @@ def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int | None, sourc
     return frame.select(CLEAN_COLUMNS).sort("open_time")
 
 
-def hour_of_klines(lake: LakeResource, symbol: str, hour: datetime) -> pl.DataFrame:
+def hour_of_klines(lake: LakeResource, symbol: str, hour: datetime) -> "pl.DataFrame":
     rows, manifest = raw_rows(lake, KLINES.name, symbol, hour)
     return klines_frame(symbol, rows, manifest["fetched_at_ms"], manifest.get("source", REST))
 

@@ -1,4 +1,4 @@
-"""The order-book checks, per hour: snapshots collected, books not crossed, levels in order
+"""The order-book checks, per hour and in one step: snapshots collected, books not crossed, levels in order
 (DuckDB on the Parquet), and raw = Parquet = ClickHouse."""
 
 from datetime import datetime, timedelta
@@ -7,9 +7,8 @@ from binance_assets import settings
 from binance_assets.defs.order_book.clean import order_book_raw_rows
 from binance_assets.defs.order_book.dataset import ORDER_BOOK
 from binance_assets.defs.order_book.raw import SNAPSHOT_CRON_VARIABLE
-from binance_assets.defs.order_book.warehouse import clickhouse_order_book
-from binance_assets.lib.lake_checks import PARQUET_FILES, hourly_lake_check
-from binance_assets.lib.reconcile import reconciled_check
+from binance_assets.lib.hourly_checks import hourly_checks
+from binance_assets.lib.lake_checks import PARQUET_FILES, LakeCheck
 from binance_assets.lib.verdicts import ERROR, WARN, Verdict
 
 
@@ -36,8 +35,7 @@ def _collected_verdict(hour: datetime, figures: tuple | None) -> Verdict:
     return Verdict(collected >= expected, WARN, metadata)
 
 
-order_book_snapshots_collected = hourly_lake_check(
-    ORDER_BOOK,
+ORDER_BOOK_SNAPSHOTS_COLLECTED = LakeCheck(
     "order_book_snapshots_collected",
     f"At least one snapshot per symbol-hour (error otherwise); fewer than {SNAPSHOT_CRON_VARIABLE} schedules warns.",
     "count(DISTINCT snapshot_time)",
@@ -60,8 +58,7 @@ BEST_PRICES = f"""(
     FROM {PARQUET_FILES} GROUP BY filename, snapshot_time
 )"""
 
-order_book_not_crossed = hourly_lake_check(
-    ORDER_BOOK,
+ORDER_BOOK_NOT_CROSSED = LakeCheck(
     "order_book_not_crossed",
     "In every snapshot the best bid is below the best ask.",
     "count(*), count(*) FILTER (WHERE best_bid >= best_ask)",
@@ -75,8 +72,7 @@ NEIGHBOURS = f"""(
     WINDOW side_levels AS (PARTITION BY filename, snapshot_time, side ORDER BY level)
 )"""
 
-order_book_levels_valid = hourly_lake_check(
-    ORDER_BOOK,
+ORDER_BOOK_LEVELS_VALID = LakeCheck(
     "order_book_levels_valid",
     "Levels numbered 1, 2, 3… per side; bid prices strictly falling and ask prices strictly rising with the "
     "level; no negative quantity.",
@@ -89,4 +85,8 @@ order_book_levels_valid = hourly_lake_check(
 )
 
 
-order_book_reconciled = reconciled_check(ORDER_BOOK, clickhouse_order_book, raw_rows=order_book_raw_rows)
+order_book_checks = hourly_checks(
+    ORDER_BOOK,
+    [ORDER_BOOK_SNAPSHOTS_COLLECTED, ORDER_BOOK_NOT_CROSSED, ORDER_BOOK_LEVELS_VALID],
+    raw_rows=order_book_raw_rows,
+)

@@ -6,14 +6,16 @@ warning and the ``order_book_snapshots_collected`` check): nothing is invented f
 
 import json
 from datetime import datetime
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from binance_assets.defs.order_book.dataset import ORDER_BOOK
 from binance_assets.lib.clean import hourly_parquet
 from binance_assets.lib.frames import exact_decimals, ms_timestamps
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import raw_file, sibling
+
+if TYPE_CHECKING:  # polars is imported by the step that builds the frames, not by every step process
+    import polars as pl
 
 SIDES = (("bid", "bids"), ("ask", "asks"))
 CLEAN_COLUMNS = ["symbol", "snapshot_time", "last_update_id", "side", "level", "price", "quantity"]
@@ -39,8 +41,10 @@ def snapshots(lake: LakeResource, symbol: str, hour: datetime) -> list[tuple[int
     return taken
 
 
-def order_book_frame(symbol: str, taken: list[tuple[int, dict]]) -> pl.DataFrame:
+def order_book_frame(symbol: str, taken: list[tuple[int, dict]]) -> "pl.DataFrame":
     """One row per level: side 'bid' (level 1 = highest price) or 'ask' (level 1 = lowest)."""
+    import polars as pl
+
     columns = {name: [] for name in CLEAN_COLUMNS}
     for snapshot_ms, book in taken:
         for side, key in SIDES:

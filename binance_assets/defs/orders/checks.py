@@ -1,13 +1,12 @@
-"""The orders checks, per hour: unique ids, sane quantities, documented values, created in the
+"""The orders checks, per hour and in one step: unique ids, sane quantities, documented values, created in the
 hour (DuckDB on the Parquet), and raw = Parquet = ClickHouse."""
 
 from datetime import UTC, datetime
 
 from binance_assets.defs.orders.dataset import ORDERS
-from binance_assets.defs.orders.warehouse import clickhouse_orders
-from binance_assets.lib.lake_checks import PARQUET_FILES, hourly_lake_check, listed
+from binance_assets.lib.hourly_checks import hourly_checks
+from binance_assets.lib.lake_checks import PARQUET_FILES, LakeCheck, listed
 from binance_assets.lib.partitions import HOUR_MS, to_ms
-from binance_assets.lib.reconcile import reconciled_check
 from binance_assets.lib.verdicts import Verdict
 
 # The values Binance documents for spot orders; a new one fails the check until it is added here.
@@ -34,8 +33,7 @@ def _unique_verdict(hour, figures) -> Verdict:
     return Verdict(orders == distinct, metadata=metadata)
 
 
-orders_unique = hourly_lake_check(
-    ORDERS,
+ORDERS_UNIQUE = LakeCheck(
     "orders_unique",
     "Each order_id appears once per symbol-hour (and, created inside the hour, once per symbol).",
     "count(*), count(DISTINCT order_id), list(DISTINCT order_id) FILTER (WHERE copies > 1)",
@@ -56,8 +54,7 @@ def _quantities_verdict(hour, figures) -> Verdict:
     return Verdict(not (overfilled or negative), metadata=metadata)
 
 
-orders_quantities_valid = hourly_lake_check(
-    ORDERS,
+ORDERS_QUANTITIES_VALID = LakeCheck(
     "orders_quantities_valid",
     "executed_qty ≤ orig_qty, and no negative price or quantity.",
     "count(*), list(order_id) FILTER (WHERE executed_qty > orig_qty), "
@@ -77,8 +74,7 @@ def _known_values_verdict(hour, figures) -> Verdict:
     return Verdict(len(metadata) == 1, metadata=metadata)
 
 
-orders_known_values = hourly_lake_check(
-    ORDERS,
+ORDERS_KNOWN_VALUES = LakeCheck(
     "orders_known_values",
     "status, type and side hold only the values Binance documents.",
     "count(*), "
@@ -103,8 +99,7 @@ def _in_hour_verdict(hour, figures) -> Verdict:
     return Verdict(start <= first_ms and last_ms < end, metadata=metadata)
 
 
-orders_created_in_hour = hourly_lake_check(
-    ORDERS,
+ORDERS_CREATED_IN_HOUR = LakeCheck(
     "orders_created_in_hour",
     "Every order's creation time lies inside the partition's hour (UTC).",
     "count(*), arg_min(order_id, time), min(epoch_ms(time)), arg_max(order_id, time), max(epoch_ms(time))",
@@ -112,4 +107,6 @@ orders_created_in_hour = hourly_lake_check(
 )
 
 
-orders_reconciled = reconciled_check(ORDERS, clickhouse_orders)
+orders_checks = hourly_checks(
+    ORDERS, [ORDERS_UNIQUE, ORDERS_QUANTITIES_VALID, ORDERS_KNOWN_VALUES, ORDERS_CREATED_IN_HOUR]
+)

@@ -1,10 +1,13 @@
 """``orders_parquet``: the account's orders of one symbol-hour, typed and exact, in orderId order."""
 
-import polars as pl
+from typing import TYPE_CHECKING
 
 from binance_assets.defs.orders.dataset import ORDERS
 from binance_assets.lib.clean import from_raw_array, hourly_parquet
 from binance_assets.lib.frames import exact_decimals, ms_timestamps
+
+if TYPE_CHECKING:  # polars is imported by the step that builds the frames, not by every step process
+    import polars as pl
 
 # allOrders field → clean column, the columns analysts join on first. Older orders lack the newer
 # fields (workingTime, selfTradePreventionMode, …) and every order lacks the conditional ones that do
@@ -47,16 +50,18 @@ DECIMAL_COLUMNS = [
     "prevented_quantity",
 ]
 TIME_COLUMNS = ["time", "update_time", "working_time", "fetched_at"]
-RAW_SCHEMA = {
-    field: pl.Int64 if field in INTEGER_FIELDS else pl.Boolean if field == "isWorking" else pl.String
-    for field in FIELDS
-}
 CLEAN_COLUMNS = [*FIELDS.values(), "fetched_at"]
 
 
-def orders_frame(symbol: str, orders: list[dict], fetched_at_ms: int) -> pl.DataFrame:
+def orders_frame(symbol: str, orders: list[dict], fetched_at_ms: int) -> "pl.DataFrame":
     """The clean orders of one symbol-hour, as the exchange last reported them."""
-    frame = pl.DataFrame(orders, schema=RAW_SCHEMA).rename(FIELDS)
+    import polars as pl
+
+    raw_schema = {
+        field: pl.Int64 if field in INTEGER_FIELDS else pl.Boolean if field == "isWorking" else pl.String
+        for field in FIELDS
+    }
+    frame = pl.DataFrame(orders, schema=raw_schema).rename(FIELDS)
     strangers = frame.filter(pl.col("symbol") != symbol)["symbol"].unique().to_list()
     if strangers:
         raise ValueError(

@@ -17,13 +17,14 @@ from binance_assets.settings import TrackedSymbols
     description="Every symbol in BINANCE_SYMBOLS is listed and TRADING in the latest symbols dimension.",
 )
 def configured_symbols_trading(symbols: TrackedSymbols, warehouse: ClickHouseWarehouse) -> dg.AssetCheckResult:
-    warehouse.ensure_tables([TABLE])
-    statuses = dict(
-        warehouse.query(
-            "SELECT symbol, status FROM {database}.symbols FINAL WHERE symbol IN {symbols:Array(String)}",
-            symbols=symbols.names,
+    with warehouse.session():
+        warehouse.ensure_tables([TABLE])
+        statuses = dict(
+            warehouse.query(
+                "SELECT symbol, status FROM {database}.symbols FINAL WHERE symbol IN {symbols:Array(String)}",
+                symbols=symbols.names,
+            )
         )
-    )
     idle = {s: statuses.get(s, "not listed") for s in symbols.names if statuses.get(s) != TRADING}
     return dg.AssetCheckResult(
         passed=not idle,

@@ -1,9 +1,9 @@
 """``clickhouse_symbols``: the symbol dimension ``{CLICKHOUSE_DATABASE}.symbols`` from exchangeInfo."""
 
 import json
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 
 from binance_assets.defs.symbols.dataset import TABLE
 from binance_assets.defs.symbols.raw import GROUP, exchange_info
@@ -14,24 +14,15 @@ from binance_assets.lib.retries import STORAGE_RETRY_POLICY
 from binance_assets.resources.clickhouse import ClickHouseWarehouse
 from binance_assets.resources.lake import LakeResource
 
+if TYPE_CHECKING:  # polars is imported by the step that builds the frame, not by every step process
+    import polars as pl
+
 # Which exchangeInfo filter holds each trading rule (NOTIONAL replaced MIN_NOTIONAL in 2023).
 FILTER_FIELDS = {
     "tick_size": (("PRICE_FILTER", "tickSize"),),
     "step_size": (("LOT_SIZE", "stepSize"),),
     "min_qty": (("LOT_SIZE", "minQty"),),
     "min_notional": (("NOTIONAL", "minNotional"), ("MIN_NOTIONAL", "minNotional")),
-}
-SCHEMA = {
-    "symbol": pl.String,
-    "status": pl.String,
-    "base_asset": pl.String,
-    "quote_asset": pl.String,
-    "base_asset_precision": pl.UInt8,
-    "quote_asset_precision": pl.UInt8,
-    **{name: pl.String for name in FILTER_FIELDS},
-    "order_types": pl.List(pl.String),
-    "is_spot_trading_allowed": pl.Boolean,
-    "fetched_at": pl.Int64,
 }
 
 
@@ -43,7 +34,21 @@ def _filter_value(entry: dict, sources) -> str | None:
     return None
 
 
-def symbols_frame(info: dict, fetched_at_ms: int) -> pl.DataFrame:
+def symbols_frame(info: dict, fetched_at_ms: int) -> "pl.DataFrame":
+    import polars as pl
+
+    schema = {
+        "symbol": pl.String,
+        "status": pl.String,
+        "base_asset": pl.String,
+        "quote_asset": pl.String,
+        "base_asset_precision": pl.UInt8,
+        "quote_asset_precision": pl.UInt8,
+        **{name: pl.String for name in FILTER_FIELDS},
+        "order_types": pl.List(pl.String),
+        "is_spot_trading_allowed": pl.Boolean,
+        "fetched_at": pl.Int64,
+    }
     rows = [
         {
             "symbol": entry["symbol"],
@@ -59,7 +64,7 @@ def symbols_frame(info: dict, fetched_at_ms: int) -> pl.DataFrame:
         }
         for entry in info.get("symbols", [])
     ]
-    frame = exact_decimals(pl.DataFrame(rows, schema=SCHEMA), list(FILTER_FIELDS), "exchangeInfo")
+    frame = exact_decimals(pl.DataFrame(rows, schema=schema), list(FILTER_FIELDS), "exchangeInfo")
     return ms_timestamps(frame, ["fetched_at"]).sort("symbol")
 
 
@@ -83,8 +88,9 @@ def clickhouse_symbols(
             f"No complete exchangeInfo in the lake{f' at {path}' if path else ''}: materialise exchange_info first."
         )
     frame = symbols_frame(json.loads(data), lake.manifest(path)["fetched_at_ms"])
-    warehouse.ensure_tables([TABLE])
-    inserted = warehouse.insert(TABLE.name, frame.to_arrow())
+    with warehouse.session():
+        warehouse.ensure_tables([TABLE])
+        inserted = warehouse.insert(TABLE.name, frame.to_arrow())
     context.log.info(f"Loaded {inserted:,} symbols from {path} into {warehouse.database}.symbols")
     return dg.MaterializeResult(
         metadata={

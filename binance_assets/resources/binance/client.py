@@ -1,4 +1,8 @@
-"""The Binance resource: python-binance behind rate limiting, retries and clear errors."""
+"""The Binance resource: python-binance behind rate limiting, retries and clear errors.
+
+python-binance (with aiohttp, dateparser and websockets behind it) is imported when a client is
+made, not with this module: only the steps that call the exchange need it.
+"""
 
 import json
 import logging
@@ -8,9 +12,6 @@ from functools import partial
 from typing import Any
 
 import dagster as dg
-import requests
-from binance.client import Client
-from binance.exceptions import BinanceAPIException
 from pydantic import PrivateAttr
 
 from binance_assets.errors import ConfigurationError
@@ -78,8 +79,8 @@ class BinanceExchange(dg.ConfigurableResource):
     weight_headroom: float = 0.9
     weight_window_s: int = 60
 
-    _client: Client | None = PrivateAttr(default=None)
-    _signed_client: Client | None = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)  # python-binance Clients, made on first use
+    _signed_client: Any = PrivateAttr(default=None)
     _symbol_info: dict[str, dict] | None = PrivateAttr(default=None)
     _governor: WeightGovernor | None = PrivateAttr(default=None)
     _log: logging.Logger = PrivateAttr(default_factory=lambda: logging.getLogger("binance_assets.exchange"))
@@ -134,7 +135,9 @@ class BinanceExchange(dg.ConfigurableResource):
         """Fail with a message naming BINANCE_API_KEY / BINANCE_API_SECRET when they are not set."""
         signing.require(self.api_key, self.api_secret, what)
 
-    def _make_client(self, api_key: str | None = None, api_secret: str | None = None) -> Client:
+    def _make_client(self, api_key: str | None = None, api_secret: str | None = None) -> Any:
+        from binance.client import Client
+
         # testnet is not passed on: python-binance would then ignore API_URL; base_url handles it.
         client = Client(api_key, api_secret, ping=False, requests_params={"timeout": self.request_timeout_s})
         # python-binance has no base-URL parameter: point it at BINANCE_API_URL after construction.
@@ -142,7 +145,7 @@ class BinanceExchange(dg.ConfigurableResource):
         return client
 
     @property
-    def client(self) -> Client:
+    def client(self) -> Any:
         """The public-data client: it never carries the API key."""
         if self._client is None:
             self._client = self._make_client()
@@ -152,7 +155,7 @@ class BinanceExchange(dg.ConfigurableResource):
         return self._client
 
     @property
-    def signed_client(self) -> Client:
+    def signed_client(self) -> Any:
         """The USER_DATA client, holding the key and secret (checked first: a clear error when unset)."""
         if self._signed_client is None:
             self.require_credentials()
@@ -167,6 +170,9 @@ class BinanceExchange(dg.ConfigurableResource):
 
     def call(self, endpoint: str, weight: int, method: Callable[..., Any], **params) -> Any:
         """One exchange request under the weight governor and the retry policy."""
+        import requests
+        from binance.exceptions import BinanceAPIException
+
         self.client  # creates the governor
         client = getattr(method, "__self__", self.client)
 
@@ -231,6 +237,8 @@ class BinanceExchange(dg.ConfigurableResource):
     def signed_call(self, endpoint: str, weight: int, method_name: str, **params) -> Any:
         """One USER_DATA request: clock skew (-1021) re-syncs with ``/api/v3/time`` and retries once;
         credential refusals become errors that say which variable to fix."""
+        from binance.exceptions import BinanceAPIException
+
         client = self.signed_client
         for attempt in (1, 2):
             try:
@@ -266,6 +274,8 @@ class BinanceExchange(dg.ConfigurableResource):
 
         Fails fast, before any data request, on a symbol the exchange does not list or that is not
         trading (halted, delisted), saying which one and its status."""
+        from binance.exceptions import BinanceAPIException
+
         if self._symbol_info is None or set(self._symbol_info) != set(symbols):
             try:
                 listed = {entry["symbol"]: entry for entry in self.exchange_info(symbols)["symbols"]}
@@ -323,6 +333,8 @@ class BinanceExchange(dg.ConfigurableResource):
 
     def klines(self, symbol: str, start_ms: int, end_ms: int, interval: str = "1m") -> Iterator[list[list]]:
         """Pages of closed candles with open time in [start_ms, end_ms), in full 1000-candle requests."""
+        from binance.exceptions import BinanceAPIException
+
         now_ms = self.server_now_ms()
         cursor = start_ms
         while cursor < end_ms:

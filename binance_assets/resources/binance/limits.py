@@ -13,12 +13,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import requests
-from binance.exceptions import BinanceAPIException, BinanceRequestException
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from binance_assets.errors import NotRetryable
+
+if TYPE_CHECKING:
+    from binance.exceptions import BinanceAPIException
 
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 # python-binance's message for an error body that is not JSON (a CDN or firewall page), followed by the whole body.
@@ -99,6 +101,10 @@ class WeightGovernor:
 
 def _status(error: BaseException) -> int | None:
     """The HTTP status of a refused request: python-binance's exception, or requests' (the archive)."""
+    # Imported here: the client and the archive import them already, and most step processes use neither.
+    import requests
+    from binance.exceptions import BinanceAPIException
+
     if isinstance(error, BinanceAPIException):
         return error.status_code
     if isinstance(error, requests.HTTPError) and error.response is not None:
@@ -108,6 +114,9 @@ def _status(error: BaseException) -> int | None:
 
 def is_transient(error: BaseException) -> bool:
     """Worth retrying: rate limited (429), server side (5xx), timeouts, dropped or truncated bodies."""
+    import requests
+    from binance.exceptions import BinanceRequestException
+
     status = _status(error)
     if status is not None:
         return status == 429 or status >= 500
@@ -161,6 +170,8 @@ def retrying(
 
 def describe(error: BaseException) -> str:
     """One line, whatever the exchange answered: ``HTTP 503, code -1001: …`` or ``HTTP 502, not JSON (…)``."""
+    from binance.exceptions import BinanceAPIException
+
     status = _status(error)
     if isinstance(error, BinanceAPIException):
         return f"HTTP {status}, {answer_summary(error)}"
@@ -169,7 +180,7 @@ def describe(error: BaseException) -> str:
     return str(error) if isinstance(error, ValueError) else type(error).__name__
 
 
-def answer_summary(error: BinanceAPIException) -> str:
+def answer_summary(error: "BinanceAPIException") -> str:
     """The exchange's JSON code and message, or for any other body (an HTML page) its content type and
     title, on one line: never the whole page."""
     if not str(error.message).startswith(NOT_JSON):

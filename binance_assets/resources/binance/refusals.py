@@ -13,12 +13,14 @@ one-line summary of the answer, never a whole page.
 """
 
 import re
-
-from binance.exceptions import BinanceAPIException
+from typing import TYPE_CHECKING
 
 from binance_assets.errors import ConfigurationError
 from binance_assets.resources.binance.limits import describe
 from binance_assets.settings import SYMBOL_FORMAT
+
+if TYPE_CHECKING:  # python-binance is imported with a client, not by every process loading the definitions
+    from binance.exceptions import BinanceAPIException
 
 RESTRICTED_LOCATION = 451
 FIREWALL = 403
@@ -38,7 +40,7 @@ class IllegalSymbolError(ConfigurationError):
     """-1100 on a symbol parameter: the symbol text is not in the exchange's format."""
 
 
-def refusal(error: BinanceAPIException, base_url: str) -> ConfigurationError | None:
+def refusal(error: "BinanceAPIException", base_url: str) -> ConfigurationError | None:
     """The clear error for a refusal caused by where, how fast or with which symbols we ask; None otherwise."""
     if error.status_code == RESTRICTED_LOCATION:
         return RestrictedLocationError(

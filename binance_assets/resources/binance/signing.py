@@ -6,9 +6,12 @@ here quotes a request, a header or a URL, and every error is raised ``from None`
 exchange's exception (whose ``.request`` holds the headers) is not chained into Dagster's logs.
 """
 
-from binance.exceptions import BinanceAPIException
+from typing import TYPE_CHECKING
 
 from binance_assets.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from binance.exceptions import BinanceAPIException
 
 KEY_VARIABLE = "BINANCE_API_KEY"
 SECRET_VARIABLE = "BINANCE_API_SECRET"
@@ -51,7 +54,7 @@ def require(api_key: str | None, api_secret: str | None, what: str) -> None:
         )
 
 
-def credential_error(error: BinanceAPIException, endpoint: str, testnet: bool) -> Exception | None:
+def credential_error(error: "BinanceAPIException", endpoint: str, testnet: bool) -> Exception | None:
     """The clear error for an exchange refusal caused by the credentials, or None if it is not one."""
     said = f"code {error.code}: {error.message}"
     where = "the Spot testnet" if testnet else "Binance"
@@ -71,7 +74,9 @@ def credential_error(error: BinanceAPIException, endpoint: str, testnet: bool) -
     return None
 
 
-def clock_skew_error(error: BinanceAPIException, endpoint: str, offset_ms: int, recv_window_ms: int) -> ClockSkewError:
+def clock_skew_error(
+    error: "BinanceAPIException", endpoint: str, offset_ms: int, recv_window_ms: int
+) -> ClockSkewError:
     return ClockSkewError(
         f"Binance refused the request timestamp for {endpoint} twice (code {error.code}: {error.message}), the "
         f"second time after syncing with the exchange clock (local clock off by {offset_ms:+,} ms). The clock "

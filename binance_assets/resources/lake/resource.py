@@ -2,17 +2,26 @@
 
 import io
 import json
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 import dagster as dg
-import polars as pl
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
+from binance_assets.resources.aws import boto3_client
 from binance_assets.resources.lake.layout import SUCCESS_MARKER, marker_for, parse
-from binance_assets.resources.lake.stores import LakeStore, LocalStore, S3Store, split_s3_url
+from binance_assets.resources.lake.stores import S3_READERS, LakeStore, LocalStore, S3Store, split_s3_url
 from binance_assets.settings import DEFAULTS, is_s3_url
+
+if TYPE_CHECKING:
+    import polars as pl
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 class CorruptFileError(RuntimeError):
@@ -39,7 +48,8 @@ class LakeResource(dg.ConfigurableResource):
     def _open_store(self) -> LakeStore:
         if is_s3_url(self.url):
             bucket, prefix = split_s3_url(self.url)
-            return S3Store((self.s3 or S3Resource()).get_client(), bucket, prefix)
+            client = boto3_client(self.s3 or S3Resource(), "s3", max_connections=S3_READERS)
+            return S3Store(client, bucket, prefix)
         return LocalStore(self.url)
 
     def write_partition(self, path: str, data: bytes, manifest: dict) -> None:
@@ -91,12 +101,36 @@ class LakeResource(dg.ConfigurableResource):
             return None
         return self.store.get(path)
 
-    def write_parquet(self, path: str, frame: pl.DataFrame, manifest: dict) -> None:
+    def concurrently(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
+        """``function`` of each item, in order. On S3 up to ``S3_READERS`` run at once (each is
+        mostly waiting for the network) and at most twice as many results wait to be consumed, so a
+        range of 12,408 hourly files neither reads one file at a time nor holds them all in memory."""
+        workers = self.store.concurrency
+        if workers <= 1:
+            yield from map(function, items)
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix="lake") as pool:
+            pending = deque()
+            for item in items:
+                pending.append(pool.submit(function, item))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def complete(self, paths: list[str]) -> set[str]:
+        """The paths whose folder has its ``_SUCCESS`` marker."""
+        found = self.concurrently(lambda path: self.manifest(path) is not None, paths)
+        return {path for path, is_complete in zip(paths, found, strict=True) if is_complete}
+
+    def write_parquet(self, path: str, frame: "pl.DataFrame", manifest: dict) -> None:
         buffer = io.BytesIO()
         frame.write_parquet(buffer, compression="zstd", statistics=True)
         self.write_partition(path, buffer.getvalue(), manifest)
 
-    def read_parquet(self, path: str) -> pl.DataFrame | None:
+    def read_parquet(self, path: str) -> "pl.DataFrame | None":
+        import polars as pl  # the steps that read Parquet import it anyway; the others need not
+
         data = self.read(path)
         if data is None:
             return None

@@ -10,12 +10,11 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
-
-from botocore.exceptions import ClientError
 
 from binance_assets.errors import ConfigurationError, OutOfSpaceError
 from binance_assets.resources.aws import aws_errors, error_code
@@ -23,6 +22,10 @@ from binance_assets.resources.aws import aws_errors, error_code
 MISSING_OBJECT = {"NoSuchKey", "404", "NotFound"}
 DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 TEMPORARY_PREFIX = ".tmp-"
+# Requests to S3 in flight at once when a step reads many files (and the client's connection pool):
+# each GET of a small hourly file is mostly network wait, so 16 at a time read a range ~16x faster
+# than one by one while staying far below S3's per-prefix request rates.
+S3_READERS = 16
 
 
 def size_text(size: int) -> str:
@@ -30,6 +33,8 @@ def size_text(size: int) -> str:
 
 
 class LakeStore(Protocol):
+    concurrency: int  # how many reads are worth running at once
+
     def put(self, path: str, data: bytes) -> None: ...
 
     def get(self, path: str) -> bytes | None:
@@ -48,6 +53,8 @@ class LakeStore(Protocol):
 
 
 class LocalStore:
+    concurrency = 1  # the page cache answers at once: threads would only add overhead
+
     def __init__(self, root: str):
         self.root = Path(root).expanduser().resolve()
         try:
@@ -123,6 +130,8 @@ class S3Store:
     reader never sees half a file (S3 has no rename, and needs none).
     """
 
+    concurrency = S3_READERS
+
     def __init__(self, client: Any, bucket: str, prefix: str = ""):
         self.client = client
         self.bucket = bucket
@@ -142,6 +151,8 @@ class S3Store:
 
     @contextmanager
     def _calls(self, path: str) -> Iterator[None]:
+        from botocore.exceptions import ClientError
+
         try:
             with aws_errors(f"Lake {self.uri(path)}"):
                 yield
@@ -157,6 +168,8 @@ class S3Store:
             self.client.put_object(Bucket=self.bucket, Key=self.key(path), Body=data)
 
     def get(self, path: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
         with self._calls(path):
             try:
                 return self.client.get_object(Bucket=self.bucket, Key=self.key(path))["Body"].read()
@@ -185,10 +198,13 @@ class S3Store:
     def local_files(self, paths: list[str]) -> Iterator[list[str]]:
         # DuckDB reads local files only here: httpfs is an extension it would download at run time.
         with tempfile.TemporaryDirectory(prefix="lake-") as tmp:
-            files = []
-            for index, path in enumerate(paths):
-                target = os.path.join(tmp, f"{index}-{os.path.basename(path)}")
+            files = [os.path.join(tmp, f"{index}-{os.path.basename(path)}") for index, path in enumerate(paths)]
+
+            def download(path: str, target: str) -> None:
                 with self._calls(path):
                     self.client.download_file(self.bucket, self.key(path), target)
-                files.append(target)
+
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="lake-download") as pool:
+                for done in [pool.submit(download, p, t) for p, t in zip(paths, files, strict=True)]:
+                    done.result()
             yield files

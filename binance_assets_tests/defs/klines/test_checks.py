@@ -115,3 +115,5 @@ def test_an_unreadable_parquet_file_fails_each_check_for_its_hour_without_errori
         assert bad.metadata["file"].value == str(parquet)
         assert bad.metadata["error"].value.startswith("unreadable Parquet: ")
         assert bad.metadata["fix"].value == "re-materialise klines_parquet for 2024-02-29-21:00 to rewrite it"
+        # each hour's result still names the materialization it checked (the one step runs them all)
+        assert bad.target_materialization_data is not None and good.target_materialization_data is not None, check

@@ -32,6 +32,8 @@ def test_snapshots_become_one_row_per_level_and_pass_the_book_checks(live_pipeli
 
     for check in BOOK_CHECKS:
         assert evaluations(result, check)[HOUR].passed, check
+    for verdict in evaluations(result, "order_book_snapshots_collected").values():  # names what it checked
+        assert verdict.target_materialization_data.run_id == result.run_id
     collected = evaluations(result, "order_book_snapshots_collected")[HOUR]  # 3 of the schedule's 12
     assert (collected.passed, collected.severity) == (False, dg.AssetCheckSeverity.WARN)
     assert (collected.metadata["snapshots"].value, collected.metadata["expected_by_schedule"].value) == (3, 12)

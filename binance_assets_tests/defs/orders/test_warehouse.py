@@ -69,6 +69,8 @@ def test_a_range_run_writes_every_hour_including_quiet_ones(pipeline, stand_in, 
     for check in ("orders_reconciled", "orders_created_in_hour", "orders_unique"):
         verdicts = evaluations(result, check)
         assert len(verdicts) == 48 and all(v.passed for v in verdicts.values()), check
+        # each hour's result names that hour's materialization, so the UI counts it for the hour
+        assert {v.target_materialization_data.run_id for v in verdicts.values()} == {result.run_id}, check
 
 
 def test_without_credentials_orders_fail_clearly_and_klines_still_run(pipeline, stand_in, monkeypatch):

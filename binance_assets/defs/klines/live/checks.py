@@ -1,21 +1,25 @@
 """Is the stream alive (``klines_live_edge_fresh``), and did it tell the truth (``klines_stream_agrees``)?"""
 
 import time
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 
 from binance_assets.defs.klines.clean import DECIMAL_COLUMNS, STREAM
 from binance_assets.defs.klines.dataset import KLINES
 from binance_assets.defs.klines.live.dataset import MAX_EDGE_AGE_MS, live_frame
 from binance_assets.defs.klines.live.raw import klines_stream, read_live_hour, read_status
-from binance_assets.defs.klines.warehouse import clickhouse_klines
+from binance_assets.lib.hourly_checks import HourlyCheck
 from binance_assets.lib.lake_checks import listed
-from binance_assets.lib.partitions import MINUTE_MS, hourly_partitions, hours_in
-from binance_assets.lib.verdicts import ERROR, WARN, HourlyVerdicts, Verdict, missing_file
-from binance_assets.resources.lake import LakeResource
+from binance_assets.lib.partitions import MINUTE_MS, hourly_partitions
+from binance_assets.lib.verdicts import ERROR, WARN, HourlyVerdicts, Verdict, missing_file, unreadable_file
+from binance_assets.resources.lake import CorruptFileError, LakeResource
 from binance_assets.resources.lake.layout import clean_file
 from binance_assets.settings import TrackedSymbols
+
+if TYPE_CHECKING:  # the frames come from the check step; loading the definitions needs no polars
+    import polars as pl
 
 EDGE_CHECK = "klines_live_edge_fresh"
 MAX_LISTED = 20
@@ -59,7 +63,7 @@ def klines_live_edge_fresh(symbols: TrackedSymbols, lake: LakeResource) -> dg.As
     return dg.AssetCheckResult(passed=verdict.passed, severity=verdict.severity, metadata=verdict.metadata)
 
 
-def agreement_verdict(stream: pl.DataFrame, batch: pl.DataFrame) -> Verdict:
+def agreement_verdict(stream: "pl.DataFrame", batch: "pl.DataFrame") -> Verdict:
     """Each stream candle against the batch's candle of the same minute: every differing value listed."""
     if stream.is_empty():
         return Verdict(True, WARN, {"stream_candles": 0})
@@ -90,28 +94,40 @@ def agreement_verdict(stream: pl.DataFrame, batch: pl.DataFrame) -> Verdict:
     return Verdict(not differences, WARN, metadata)
 
 
-@dg.asset_check(
-    asset=clickhouse_klines,
-    name="klines_stream_agrees",
-    partitions_def=hourly_partitions,
-    description=(
-        "Every candle the live stream wrote for the hour equals the batch's candle of the same minute (prices, "
-        "volumes, trades, close time); each differing value is listed. The batch's rows replaced the stream's "
-        "in ClickHouse: a failure shows what the live edge served before they did."
-    ),
-)
-def klines_stream_agrees(context: dg.AssetCheckExecutionContext, symbols: TrackedSymbols, lake: LakeResource):
-    verdicts = HourlyVerdicts()
-    for symbol in symbols.names:
-        for hour in hours_in(context):
+def stream_agreement(lake: LakeResource, symbols: list[str], hours: list[datetime]) -> HourlyVerdicts:
+    """``klines_stream_agrees`` for each symbol-hour: the stream's candles against the batch's Parquet."""
+    verdicts = HourlyVerdicts(STREAM_AGREES.key)
+    for symbol in symbols:
+        for hour in hours:
             streamed = [c for c in read_live_hour(lake, symbol, hour) if c.source == STREAM]
             if not streamed:  # most hours of a backfill: no Parquet to read
                 verdicts.add(symbol, hour, Verdict(True, WARN, {"stream_candles": 0}))
                 continue
-            batch = lake.read_parquet(clean_file(KLINES.name, symbol, hour))
+            path = clean_file(KLINES.name, symbol, hour)
+            try:
+                batch = lake.read_parquet(path)
+            except CorruptFileError as error:  # a failed check naming the file and the fix, not an errored step
+                verdicts.add(
+                    symbol, hour, unreadable_file(lake.store.uri(path), str(error), KLINES.parquet_asset_name, hour)
+                )
+                continue
             verdicts.add(
                 symbol,
                 hour,
                 missing_file("Parquet file") if batch is None else agreement_verdict(live_frame(streamed), batch),
             )
-    yield from verdicts.evaluations(context)
+    return verdicts
+
+
+STREAM_AGREES = dg.AssetCheckSpec(
+    "klines_stream_agrees",
+    asset=KLINES.load_asset_name,
+    partitions_def=hourly_partitions,
+    description=(
+        "Every candle the live stream wrote for the hour equals the batch's candle of the same minute (prices, "
+        "volumes, trades, close time); each differing value is listed. The batch's rows replaced the stream's "
+        "in ClickHouse: a failure shows what the live edge served before they did. Runs in the klines_checks step."
+    ),
+)
+# Part of the klines check step (defs/klines/checks.py): one process per run for all of klines' checks.
+KLINES_STREAM_AGREES = HourlyCheck(STREAM_AGREES, stream_agreement)

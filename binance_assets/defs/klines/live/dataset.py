@@ -19,12 +19,14 @@ replaces a live one whichever is inserted first.
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from binance_assets.defs.klines.clean import REST, STREAM, klines_frame
 from binance_assets.lib.partitions import HOUR_MS
 from binance_assets.resources.lake.layout import RAW, partition_dir
+
+if TYPE_CHECKING:  # imported by the steps that build frames, not by every process loading the definitions
+    import polars as pl
 
 DATASET = "klines_stream"
 GROUP = "klines_live"
@@ -82,8 +84,10 @@ def live_file(symbol: str, hour: datetime, source: str) -> str:
     return f"{partition_dir(RAW, DATASET, symbol, hour)}/{FILES[source]}"
 
 
-def live_frame(candles: list[LiveCandle]) -> pl.DataFrame:
+def live_frame(candles: list[LiveCandle]) -> "pl.DataFrame":
     """The clean klines rows of live candles (any symbols): ``fetched_at`` = each candle's close time."""
+    import polars as pl
+
     frames = []
     for symbol, source in sorted({(c.symbol, c.source) for c in candles}):
         rows = [list(c.row) for c in candles if c.symbol == symbol and c.source == source]

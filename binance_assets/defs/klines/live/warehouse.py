@@ -50,7 +50,8 @@ def clickhouse_klines_stream(
     first, last = parse_hour(config.first_hour), parse_hour(config.last_hour)
     hours = [first + timedelta(hours=i) for i in range(int((last - first) / timedelta(hours=1)) + 1)]
     candles = [c for symbol in symbols.names for hour in hours for c in read_live_hour(lake, symbol, hour)]
-    inserted = insert_live(warehouse, candles)
+    with warehouse.session():  # released when the insert ends, as by every step in pool clickhouse
+        inserted = insert_live(warehouse, candles)
     context.log.info(f"Inserted {inserted:,} live candle(s) of {len(hours)} hour(s) into {warehouse.database}.klines")
     newest = max((c.open_time for c in candles), default=None)
     return dg.MaterializeResult(

@@ -42,6 +42,27 @@ def test_a_stream_candle_that_disagreed_with_the_batch_is_reported_with_its_valu
     assert served == [("70000.12345678", "rest")]
 
 
+def test_the_agreement_check_runs_in_the_klines_step_and_fails_an_unreadable_parquet_hour(streamed_hour):
+    first = streamed_hour.materialize(HOUR)
+    parquet = streamed_hour.lake_dir / "clean/klines/symbol=BTCUSDT/year=2024/month=03/day=01/hour=00/klines.parquet"
+    parquet.write_bytes(b"PAR1 this is not parquet")  # its _SUCCESS stays
+
+    checks_only = dg.AssetSelection.assets("raw_klines") | dg.AssetSelection.checks_for_assets("clickhouse_klines")
+    result = streamed_hour.materialize(HOUR, selection=checks_only)
+
+    assert result.success  # a failed check, not an errored step
+    [step] = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+    assert step == "klines_checks"  # the stream's check runs in the dataset's one check step
+    verdict = evaluations(result, "klines_stream_agrees")[HOUR]
+    assert not verdict.passed and verdict.severity == dg.AssetCheckSeverity.ERROR
+    bad = verdict.metadata["BTCUSDT"].value
+    assert bad["file"] == str(parquet) and bad["error"].startswith("unreadable Parquet: ")
+    assert bad["fix"] == f"re-materialise klines_parquet for {HOUR} to rewrite it"
+    assert verdict.metadata["ETHUSDT"].value["disagreeing_candles"] == 0
+    # it names the materialization it checked: the hour's load, by the first run
+    assert verdict.target_materialization_data.run_id == first.run_id != result.run_id
+
+
 def check_live_edge(pipeline, symbols: str) -> dg.AssetCheckEvaluation:
     result = pipeline.materialize(None, selection=dg.AssetSelection.checks(klines_live_edge_fresh), symbols=symbols)
     return result.get_asset_check_evaluations()[0]
