@@ -4,7 +4,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import dagster as dg
 
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     import polars as pl
 
 MAX_LISTED = 20
+HOURS_PER_PASS = 168  # a week of one symbol: cleaned in one pass of the frame code (polars' cost is per call)
+T = TypeVar("T")
+# frames_for(lake, symbol, hours) → {hour: clean frame} for each hour whose raw partition is complete.
+FramesFor = Callable[[LakeResource, str, list[datetime]], dict[datetime, "pl.DataFrame"]]
 
 
 class MissingUpstreamError(NotRetryable):
@@ -39,16 +43,33 @@ def raw_rows(lake: LakeResource, dataset: str, symbol: str, hour) -> tuple[list,
     return json.loads(data), lake.manifest(path)
 
 
+def hour_by_hour(value_for: Callable[[LakeResource, str, datetime], T]) -> Callable[..., dict[datetime, T]]:
+    """``{hour: value_for(lake, symbol, hour)}`` over several hours, leaving out those whose raw
+    partition is missing (``MissingUpstreamError``)."""
+
+    def values_for(lake: LakeResource, symbol: str, hours: list[datetime]) -> dict[datetime, T]:
+        values = {}
+        for hour in hours:
+            try:
+                values[hour] = value_for(lake, symbol, hour)
+            except MissingUpstreamError:
+                continue
+        return values
+
+    return values_for
+
+
 def clean_hours(
     context: dg.AssetExecutionContext,
     lake: LakeResource,
     dataset: str,
     symbols: list[str],
     hours: list[datetime],
-    frame_for: Callable[[LakeResource, str, datetime], "pl.DataFrame"],
+    frames_for: FramesFor,
     empty_warning: str | None = None,
 ) -> dg.MaterializeResult:
-    """Write ``frame_for(lake, symbol, hour)`` as the clean Parquet of every symbol-hour of the run.
+    """Write the clean Parquet of every symbol-hour of the run: ``frames_for(lake, symbol, hours)``
+    builds a week of one symbol at a time (one pass of the dataset's frame code, bounded memory).
 
     Symbol-hours without rows are listed in the metadata (``empty_hours``) and, with
     ``empty_warning``, logged as a warning."""
@@ -58,17 +79,19 @@ def clean_hours(
     empty = []
     missing: list[tuple[str, datetime]] = []
     for symbol in symbols:
-        for hour in hours:
-            try:
-                frame = frame_for(lake, symbol, hour)
-            except MissingUpstreamError:
-                missing.append((symbol, hour))  # the complete hours are still written; all gaps are named
-                continue
-            lake.write_parquet(clean_file(dataset, symbol, hour), frame, {"rows": frame.height})
-            rows += frame.height
-            last = frame
-            if frame.is_empty():
-                empty.append(f"{symbol} {hour:%Y-%m-%d %H}:00")
+        for start in range(0, len(hours), HOURS_PER_PASS):
+            batch = hours[start : start + HOURS_PER_PASS]
+            frames = frames_for(lake, symbol, batch)
+            for hour in batch:
+                frame = frames.get(hour)
+                if frame is None:
+                    missing.append((symbol, hour))  # the complete hours are still written; all gaps are named
+                    continue
+                lake.write_parquet(clean_file(dataset, symbol, hour), frame, {"rows": frame.height})
+                rows += frame.height
+                last = frame
+                if frame.is_empty():
+                    empty.append(f"{symbol} {hour:%Y-%m-%d %H}:00")
         context.log.info(f"{symbol}: {len(hours)} {dataset} Parquet file(s) written")
     if missing:
         raise MissingUpstreamError(
@@ -90,20 +113,21 @@ def clean_hours(
     )
 
 
-def from_raw_array(dataset: str, to_frame: Callable[[str, list, int], "pl.DataFrame"]):
-    """``frame_for`` of a dataset whose raw partition is one JSON array: ``to_frame(symbol, rows, fetched_at_ms)``."""
+def from_raw_array(dataset: str, to_frame: Callable[[str, list, int], "pl.DataFrame"]) -> FramesFor:
+    """``frames_for`` of a dataset whose raw partition is one JSON array: ``to_frame(symbol, rows, fetched_at_ms)``
+    for each hour."""
 
     def frame_for(lake: LakeResource, symbol: str, hour: datetime) -> "pl.DataFrame":
         rows, manifest = raw_rows(lake, dataset, symbol, hour)
         return to_frame(symbol, rows, manifest["fetched_at_ms"])
 
-    return frame_for
+    return hour_by_hour(frame_for)
 
 
 def hourly_parquet(
     dataset: HourlyDataset,
     description: str,
-    frame_for: Callable[[LakeResource, str, datetime], "pl.DataFrame"],
+    frames_for: FramesFor,
     empty_warning: str | None = None,
 ) -> dg.AssetsDefinition:
     """``{dataset}_parquet``: one clean Parquet file per symbol-hour, from the raw asset's lake files."""
@@ -120,6 +144,6 @@ def hourly_parquet(
         description=description,
     )
     def parquet(context: dg.AssetExecutionContext, symbols: TrackedSymbols, lake: LakeResource) -> dg.MaterializeResult:
-        return clean_hours(context, lake, dataset.name, symbols.names, hours_in(context), frame_for, empty_warning)
+        return clean_hours(context, lake, dataset.name, symbols.names, hours_in(context), frames_for, empty_warning)
 
     return parquet

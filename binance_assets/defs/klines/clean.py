@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from binance_assets.defs.klines.dataset import KLINES
-from binance_assets.lib.clean import hourly_parquet, raw_rows
+from binance_assets.lib.clean import hour_by_hour, hourly_parquet, raw_rows
 from binance_assets.lib.frames import exact_decimals, ms_timestamps
 from binance_assets.resources.lake import LakeResource
 
@@ -29,39 +29,52 @@ CLEAN_COLUMNS = [
 REST, ARCHIVE, STREAM = "rest", "archive", "stream"
 
 
-def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int | None, source: str = REST) -> "pl.DataFrame":
-    """The clean klines of one symbol-hour from the exchange's rows (kept in open-time order).
+def klines_frames(symbol: str, hours: list[tuple[list[list], int | None, str]]) -> list["pl.DataFrame"]:
+    """The clean klines of several raw hours of one symbol, each ``(rows, fetched_at_ms, source)``, in one
+    polars pass: a frame per hour, in the same order, each in open-time order.
 
     ``fetched_at_ms`` None: each candle's own close time, the version of the live stream's rows, below
     that of any batch fetch (see ``defs/klines/live``)."""
     import polars as pl
 
+    raw_schema = {
+        name: (pl.Int64 if name in ("open_time", "close_time", "number_of_trades") else pl.String)
+        for name in RAW_FIELDS
+    }
     frame = pl.DataFrame(
-        [row[:12] for row in rows],
-        schema={
-            name: (pl.Int64 if name in ("open_time", "close_time", "number_of_trades") else pl.String)
-            for name in RAW_FIELDS
-        },
+        [[*row[:12], part] for part, (rows, _, _) in enumerate(hours) for row in rows],
+        schema={**raw_schema, "part": pl.Int32},
         orient="row",
     )
     frame = exact_decimals(frame, DECIMAL_COLUMNS, f"{symbol} klines")
-    frame = frame.with_columns(
-        trading_pair=pl.lit(symbol, pl.String),
-        fetched_at=pl.col("close_time") if fetched_at_ms is None else pl.lit(fetched_at_ms, pl.Int64),
-        source=pl.lit(source, pl.String),
+    versions = pl.DataFrame(
+        {"part": range(len(hours)), "fetched_ms": [h[1] for h in hours], "source": [h[2] for h in hours]},
+        schema={"part": pl.Int32, "fetched_ms": pl.Int64, "source": pl.String},
+    )
+    frame = frame.join(versions, on="part", how="left").with_columns(
+        trading_pair=pl.lit(symbol, pl.String), fetched_at=pl.coalesce("fetched_ms", "close_time")
     )
     frame = ms_timestamps(frame, ["open_time", "close_time", "fetched_at"])
-    return frame.select(CLEAN_COLUMNS).sort("open_time")
+    frame = frame.select("part", *CLEAN_COLUMNS).sort("part", "open_time")
+    by_part = frame.partition_by("part", as_dict=True, include_key=False)
+    empty = frame.drop("part").clear()
+    return [by_part.get((part,), empty) for part in range(len(hours))]
 
 
-def hour_of_klines(lake: LakeResource, symbol: str, hour: datetime) -> "pl.DataFrame":
-    rows, manifest = raw_rows(lake, KLINES.name, symbol, hour)
-    return klines_frame(symbol, rows, manifest["fetched_at_ms"], manifest.get("source", REST))
+def klines_frame(symbol: str, rows: list[list], fetched_at_ms: int | None, source: str = REST) -> "pl.DataFrame":
+    """The clean klines of one symbol-hour (see ``klines_frames``)."""
+    return klines_frames(symbol, [(rows, fetched_at_ms, source)])[0]
+
+
+def klines_of_hours(lake: LakeResource, symbol: str, hours: list[datetime]) -> dict[datetime, "pl.DataFrame"]:
+    raw = hour_by_hour(lambda lake, symbol, hour: raw_rows(lake, KLINES.name, symbol, hour))(lake, symbol, hours)
+    versions = [(rows, manifest["fetched_at_ms"], manifest.get("source", REST)) for rows, manifest in raw.values()]
+    return dict(zip(raw, klines_frames(symbol, versions), strict=True))
 
 
 klines_parquet = hourly_parquet(
     KLINES,
     "Clean 1-minute candles: exact Decimal(38,8) prices and volumes, UTC ms timestamps, and each candle's "
     "source (rest, archive or stream).",
-    hour_of_klines,
+    klines_of_hours,
 )

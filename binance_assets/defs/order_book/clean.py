@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from binance_assets.defs.order_book.dataset import ORDER_BOOK
-from binance_assets.lib.clean import hourly_parquet
+from binance_assets.lib.clean import hour_by_hour, hourly_parquet
 from binance_assets.lib.frames import exact_decimals, ms_timestamps
 from binance_assets.resources.lake import LakeResource
 from binance_assets.resources.lake.layout import raw_file, sibling
@@ -80,7 +80,7 @@ order_book_parquet = hourly_parquet(
     ORDER_BOOK,
     "The hour's order-book snapshots, one row per level: symbol, snapshot_time, last_update_id, side, level, "
     "price, quantity (exact Decimal(38,8)). An hour without snapshots yields an empty file and is reported.",
-    lambda lake, symbol, hour: order_book_frame(symbol, snapshots(lake, symbol, hour)),
+    hour_by_hour(lambda lake, symbol, hour: order_book_frame(symbol, snapshots(lake, symbol, hour))),
     empty_warning="no order-book snapshot was collected, so their files are empty. A book cannot be fetched for "
     "the past: keep the order_book_snapshots_schedule running.",
 )

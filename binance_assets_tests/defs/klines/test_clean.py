@@ -6,6 +6,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
+from binance_assets.defs.klines.clean import klines_frames
 from binance_assets.errors import ConfigurationError
 from binance_assets.lib.partitions import parse_hour, to_ms
 from binance_assets.resources.lake import LakeResource
@@ -87,3 +88,24 @@ def test_an_unwritable_lake_names_the_setting(tmp_path):
     blocker.write_text("")
     with pytest.raises(ConfigurationError, match="not writable.*Set LAKE_URL"):
         LakeResource(url=str(blocker / "lake")).store
+
+
+def test_a_range_is_cleaned_in_one_pass_yet_each_hour_keeps_its_own_candles_and_version(stand_in):
+    """A week is cleaned in one polars pass: no candle, fetch time or source may cross into another hour."""
+    hours = [HOUR_MS + h * 3_600_000 for h in range(-3, 1)]
+    raw = [
+        (stand_in.candles("BTCUSDT", start_ms=hours[0], end_ms=hours[0] + 3_599_999)[::-1], 1_709_300_000_000, "rest"),
+        ([], 1_709_300_000_001, "rest"),  # an hour without candles
+        (stand_in.candles("BTCUSDT", start_ms=hours[2], end_ms=hours[2] + 3_599_999), 1_709_400_000_000, "archive"),
+        (stand_in.candles("BTCUSDT", start_ms=hours[3], end_ms=hours[3] + 1_799_999), None, "stream"),
+    ]
+
+    together = klines_frames("BTCUSDT", raw)
+
+    assert [frame.height for frame in together] == [60, 0, 60, 30]
+    for frame, (rows, fetched_at_ms, source) in zip(together, raw, strict=True):
+        assert frame.equals(klines_frames("BTCUSDT", [(rows, fetched_at_ms, source)])[0])
+        assert frame["open_time"].dt.epoch("ms").to_list() == sorted(row[0] for row in rows)
+        assert set(frame["source"]) <= {source}
+        expected_version = [fetched_at_ms] * len(rows) if fetched_at_ms else sorted(row[6] for row in rows)
+        assert frame["fetched_at"].dt.epoch("ms").to_list() == expected_version
