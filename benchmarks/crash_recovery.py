@@ -74,10 +74,13 @@ def rerun(work: Path, stand_in, days: int) -> dict:
 
 def waiting(work: Path, stand_in, days: int) -> dict:
     cli = CliRuns(Pipeline(stand_in, work))
-    holder = cli.start(*span(days, days))
-    waiter = cli.start(*span(days, 0))  # other hours: it waits for pool slots only, not for the run
+    # The holder covers four times the hours, so it still holds the clickhouse slot (loading, then checking)
+    # when the waiter, started once the holder's load began, reaches its own load.
+    holder = cli.start(*span(4 * days, days))
     holding = f'STEP_START - Started execution of step "{CLICKHOUSE_STEPS[0]}"'
-    holder.wait_for(lambda: holder.when(holding) is not None and waiter.when("blocked by limit for pool clickhouse"))
+    holder.wait_for(holding)
+    waiter = cli.start(*span(days, 0))  # other hours: it waits for pool slots only, not for the run
+    holder.wait_for(lambda: waiter.when("blocked by limit for pool clickhouse") is not None)
     killed_at = holder.kill()
     started = waiter.when(LOAD_STARTS)
     while started is None or started < killed_at:

@@ -70,6 +70,7 @@ class Bench:
             **os.environ,
             "DAGSTER_HOME": str(work / "dagster_home"),
             "BINANCE_API_URL": stand_in.url,
+            "BINANCE_ARCHIVE_URL": stand_in.archive_url,
             "BINANCE_SYMBOLS": "BTCUSDT",
             "LAKE_URL": f"s3://{BUCKET}/{LAKE}",
             "CLICKHOUSE_URL": f"chdb://{work / 'clickhouse'}",

@@ -9,6 +9,7 @@ Configuration comes from the same environment variables as the code location (RE
 """
 
 import argparse
+import json
 import os
 import sys
 from contextlib import ExitStack
@@ -17,6 +18,7 @@ from pathlib import Path
 from binance_assets import settings
 from binance_assets.errors import NotRetryable
 from binance_assets.lib.partitions import hourly_partitions, hours_between, partition_hour, split_range
+from binance_assets.lib.runs.executor import IN_PROCESS_RUN_CONFIG
 from binance_assets.resources import build_resources
 from binance_assets.resources.clickhouse import redact
 from binance_assets.resources.lake.stores import S3Store
@@ -71,6 +73,10 @@ def launch(args: argparse.Namespace, dg_args: list[str]) -> int:
         key = args.partition or hourly_partitions.get_last_partition_key()
         partition_hour(key)
         partition = ["--partition", key]
+        if not any(arg.startswith("--config") for arg in dg_args):
+            # One hour's steps follow one another: one process runs them (half the time of a process per
+            # step). A range keeps a process per step, so its steps overlap on several cores.
+            partition += ["--config-json", json.dumps(IN_PROCESS_RUN_CONFIG)]
     dg = str(Path(sys.executable).parent / "dg")
     os.execv(dg, [dg, "launch", "--assets", DEFAULT_SELECTION, *partition, *dg_args])  # a later --assets wins
 

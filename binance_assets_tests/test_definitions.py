@@ -163,11 +163,21 @@ def test_the_wrapper_refuses_bad_partition_input_before_any_run(cli_env, stand_i
     assert stand_in.count() == 0
 
 
-def test_the_wrapper_runs_the_klines_group_for_a_valid_partition(cli_env, tmp_path):
+def test_the_wrapper_runs_one_hour_of_the_klines_group_in_one_process(cli_env, tmp_path):
+    done = binance_assets_launch(cli_env, "--partition", "2024-02-29-22:00")
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Executing steps in process" in done.stderr and "Launching subprocess" not in done.stderr
+    assert done.stderr.count("ASSET_CHECK_EVALUATION") == 4 and "did not pass" not in done.stderr
+    assert warehouse_counts(cli_env) == (120, 120)
+
+
+def test_the_wrapper_passes_other_arguments_to_dg_launch(cli_env, tmp_path):
     done = binance_assets_launch(cli_env, "--partition", "2024-02-29-22:00", "--assets", "raw_klines")
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "lake/raw/klines/symbol=ETHUSDT/year=2024/month=02/day=29/hour=22/_SUCCESS").exists()
+    assert not (tmp_path / "lake/clean").exists()
 
 
 def test_plain_cli_with_a_reversed_range_fails_its_first_step_at_once_without_a_request(cli_env, stand_in):

@@ -17,10 +17,11 @@ from functools import partial
 import dagster as dg
 
 from binance_assets.lib.partitions import PARTITION_FORMAT, contiguous_spans, hours_target
+from binance_assets.lib.runs.executor import IN_PROCESS_RUN_CONFIG
 
-# A load run's steps (the load and its reconciliation) both need the warehouse, one at a time: one
-# process runs them, saving a Python start per step on the way from a PUT to queryable rows.
-LOAD_RUN_CONFIG = {"execution": {"config": {"in_process": {}}}}
+# A load run's steps (the load, then its checks) both need the warehouse, one at a time: one process
+# runs them, saving a Python start per step on the way from a PUT to queryable rows.
+LOAD_RUN_CONFIG = IN_PROCESS_RUN_CONFIG
 LAKE_FILES_TAG = "binance_assets/lake_files"
 
 

@@ -136,6 +136,11 @@ class GuardedExecutor(dg.Executor):
             yield from self.inner.execute(plan_context, execution_plan)
 
 
+# A run whose steps follow one another anyway (one hour of a dataset, a load and its checks): one
+# process runs them all, saving a Python start and a load of the definitions per step.
+IN_PROCESS_RUN_CONFIG = {"execution": {"config": {"in_process": {}}}}
+
+
 @dg.executor(
     name="guarded_executor",
     config_schema=dg.multi_or_in_process_executor.config_schema.as_field(),
