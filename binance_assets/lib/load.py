@@ -13,7 +13,7 @@ from binance_assets.lib.preview import preview
 from binance_assets.lib.retries import STORAGE_RETRY_POLICY
 from binance_assets.resources.clickhouse import INSERT_BATCH_ROWS, ClickHouseWarehouse
 from binance_assets.resources.lake import CorruptFileError, LakeResource
-from binance_assets.resources.lake.layout import CLEAN, clean_file, month_dir, partition_dir
+from binance_assets.resources.lake.layout import clean_file
 from binance_assets.settings import TrackedSymbols
 
 # A load whose step retries ran out (the warehouse held for minutes, a full disk) is requested again
@@ -50,13 +50,12 @@ class UnreadableParquetError(NotRetryable):
 def incomplete_hours(lake: LakeResource, dataset: str, symbols: list[str], hours: list[datetime]) -> dict:
     """{hour: symbols whose clean file has no ``_SUCCESS`` yet} for the hours a load would fail on;
     one listing per symbol and month, however many hours."""
-    months = {month_dir(CLEAN, dataset, symbol, hour) for symbol in symbols for hour in hours}
-    complete = set().union(*(lake.completed_folders(month) for month in sorted(months)))
+    files = {(symbol, hour): clean_file(dataset, symbol, hour) for hour in hours for symbol in symbols}
+    complete = lake.complete(list(files.values()))
     incomplete = {}
-    for hour in hours:
-        missing = [s for s in symbols if partition_dir(CLEAN, dataset, s, hour) not in complete]
-        if missing:
-            incomplete[hour] = missing
+    for (symbol, hour), path in files.items():
+        if path not in complete:
+            incomplete.setdefault(hour, []).append(symbol)
     return incomplete
 
 

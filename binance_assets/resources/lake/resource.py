@@ -119,9 +119,12 @@ class LakeResource(dg.ConfigurableResource):
                 yield pending.popleft().result()
 
     def complete(self, paths: list[str]) -> set[str]:
-        """The paths whose folder has its ``_SUCCESS`` marker."""
-        found = self.concurrently(lambda path: self.manifest(path) is not None, paths)
-        return {path for path, is_complete in zip(paths, found, strict=True) if is_complete}
+        """The hourly partition files among ``paths`` whose folder has its ``_SUCCESS`` marker, found by
+        listing each month folder once (``completed_folders``), not by reading a marker per file."""
+        folders = {path: path.rsplit("/", 1)[0] for path in paths}
+        months = {folder.rsplit("/", 2)[0] for folder in folders.values()}  # …/month=MM of …/day=DD/hour=HH
+        done = set().union(*(self.completed_folders(month) for month in sorted(months)))
+        return {path for path, folder in folders.items() if folder in done}
 
     def write_parquet(self, path: str, frame: "pl.DataFrame", manifest: dict) -> None:
         buffer = io.BytesIO()
